@@ -1,0 +1,344 @@
+"""The v1 wire schema, shared by the portal server and the desktop client.
+
+Field names are the contract of DESIGN.md section 7: add fields freely, never rename or drop.
+Input models carry the validation bounds, so the server refuses bad input with field errors and
+the client can check a form before it sends anything.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+MAX_COUNT = 100_000
+MAX_COPIES = 1000
+MAX_NAME_LENGTH = 100
+MAX_NOTES_LENGTH = 2000
+# Leaves room for the "_1000" suffix of a bulk creation inside MAX_NAME_LENGTH.
+MAX_BULK_TEMPLATE_NAME_LENGTH = MAX_NAME_LENGTH - len(f"_{MAX_COPIES}")
+
+
+def _printable_name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if any(unicodedata.category(ch).startswith("C") for ch in value):
+        raise ValueError("must contain only printable characters")
+    return value
+
+
+Name = Annotated[
+    str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_printable_name)
+]
+BulkTemplateName = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_BULK_TEMPLATE_NAME_LENGTH),
+    AfterValidator(_printable_name),
+]
+DisplayName = Annotated[str, Field(max_length=MAX_NAME_LENGTH)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
+SensorCount = Annotated[int, Field(ge=1, le=MAX_COUNT, strict=True)]
+Copies = Annotated[int, Field(ge=1, le=MAX_COPIES, strict=True)]
+SensorId = Annotated[str, Field(min_length=1, max_length=64)]
+Notes = Annotated[str, Field(max_length=MAX_NOTES_LENGTH)]
+Password = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class WireModel(BaseModel):
+    """Answers: tolerant of fields added by a newer server."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class InputModel(BaseModel):
+    """Requests: unknown fields are a mistake, not something to drop silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- enums -------------------------------------------------------------------------------------
+
+
+class Role(StrEnum):
+    VENDOR_ADMIN = "vendor_admin"
+    RESELLER = "reseller"
+    SUB_USER = "sub_user"
+
+
+class SubUserStatus(StrEnum):
+    INVITED = "invited"
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class LicenseStatus(StrEnum):
+    NOT_ACTIVATED = "not_activated"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class ErrorCode(StrEnum):
+    VALIDATION_FAILED = "validation_failed"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    QUOTA_EXCEEDED = "quota_exceeded"
+    NAME_TAKEN = "name_taken"
+    EMAIL_TAKEN = "email_taken"
+    INVALID_STATE = "invalid_state"
+    RATE_LIMITED = "rate_limited"
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class FieldError(WireModel):
+    field: str
+    message: str
+
+
+class Problem(WireModel):
+    """RFC 9457 problem details, with the portal's stable `code` and field `errors`."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: ErrorCode
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+# --- auth --------------------------------------------------------------------------------------
+
+
+class LoginRequest(InputModel):
+    email: EmailStr
+    password: Password
+
+
+class RefreshRequest(InputModel):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class AcceptInviteRequest(InputModel):
+    token: str = Field(min_length=1, max_length=512)
+    password: Password
+
+
+class TokenPair(WireModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+# --- accounts ----------------------------------------------------------------------------------
+
+
+class Pool(WireModel):
+    """The quota summed over an account's grants."""
+
+    lpu_total: int = 0
+    lpu_used: int = 0
+    lpu_available: int = 0
+    sensor_total: int = 0
+    sensor_used: int = 0
+    sensor_available: int = 0
+    supported_sensors: list[str] = Field(default_factory=list)
+    gpu_preset: bool = False
+
+
+class Me(WireModel):
+    id: str
+    email: str
+    display_name: str
+    role: Role
+    parent_id: str | None
+    pool: Pool
+
+
+class Sensor(WireModel):
+    id: str
+    make: str
+    model: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.make} {self.model}"
+
+
+class SubUser(WireModel):
+    id: str
+    email: str
+    display_name: str
+    status: SubUserStatus
+    created_at: datetime
+    pool: Pool
+
+    @property
+    def label(self) -> str:
+        """What a person calls this sub-user: the display name, else the address."""
+        return self.display_name or self.email
+
+
+class SubUserCreate(InputModel):
+    email: EmailStr
+    display_name: DisplayName = ""
+
+
+class SubUserPatch(InputModel):
+    display_name: DisplayName | None = None
+    status: SubUserStatus | None = None
+
+
+# --- grants ------------------------------------------------------------------------------------
+
+
+class Grant(WireModel):
+    id: str
+    grantor_id: str | None
+    grantee_id: str
+    supported_sensors: list[str]
+    gpu_preset: bool
+    lpu_total: int
+    lpu_used: int
+    sensor_total: int
+    sensor_used: int
+    created_at: datetime
+
+    @property
+    def lpu_available(self) -> int:
+        return self.lpu_total - self.lpu_used
+
+    @property
+    def sensor_available(self) -> int:
+        return self.sensor_total - self.sensor_used
+
+
+class GrantCreate(InputModel):
+    grantee_id: str = Field(min_length=1, max_length=64)
+    supported_sensors: list[SensorId] = Field(min_length=1, max_length=200)
+    lpu: Count
+    sensors: Count
+    gpu_preset: bool = False
+
+
+class ReclaimRequest(InputModel):
+    lpu: Count
+    sensors: Count
+
+
+# --- licenses ----------------------------------------------------------------------------------
+
+
+class License(WireModel):
+    id: str
+    name: str
+    owner_id: str
+    sensor_models: list[str]
+    sensor_count: int
+    gpu_preset: bool
+    notes: str
+    status: LicenseStatus
+    machine_id: str | None
+    issued_at: datetime
+    activated_at: datetime | None
+    expires_at: datetime | None
+    grant_id: str | None = None
+
+
+class LicenseCreate(InputModel):
+    name: Name
+    sensor_models: list[SensorId] = Field(min_length=1, max_length=200)
+    sensor_count: SensorCount
+    gpu_preset: bool = False
+    notes: Notes = ""
+    grant_id: str | None = Field(default=None, max_length=64)
+
+
+class LicenseTemplate(InputModel):
+    name: BulkTemplateName
+    sensor_models: list[SensorId] = Field(min_length=1, max_length=200)
+    sensor_count: SensorCount
+    gpu_preset: bool = False
+    notes: Notes = ""
+    grant_id: str | None = Field(default=None, max_length=64)
+
+
+class BulkCreate(InputModel):
+    template: LicenseTemplate
+    copies: Copies
+
+
+class TransferRequest(InputModel):
+    to_sub_user_id: str = Field(min_length=1, max_length=64)
+
+
+class ActivateRequest(InputModel):
+    machine_id: str = Field(min_length=1, max_length=200)
+
+
+class KeyFile(WireModel):
+    payload: str
+    signature: str
+    algorithm: str = "Ed25519"
+    key_id: str
+
+
+class Activation(WireModel):
+    license: License
+    key_file: KeyFile
+
+
+class SigningKey(WireModel):
+    key_id: str
+    algorithm: str = "Ed25519"
+    public_key: str
+
+
+class HistoryEntry(WireModel):
+    at: datetime
+    actor_id: str | None
+    action: str
+    details: dict[str, object] = Field(default_factory=dict)
+
+
+class History(WireModel):
+    items: list[HistoryEntry]
+
+
+# --- lists and sync ----------------------------------------------------------------------------
+
+ItemT = TypeVar("ItemT")
+
+
+class Page(WireModel, Generic[ItemT]):
+    items: list[ItemT]
+    next_cursor: str | None = None
+
+
+class BulkResult(WireModel):
+    items: list[License]
+
+
+class Change(WireModel):
+    kind: str
+    id: str
+    op: str
+    data: dict[str, object] | None = None
+
+
+class ChangeSet(WireModel):
+    changes: list[Change]
+    cursor: str
+    has_more: bool
+
+
+def bulk_names(template_name: str, copies: int) -> list[str]:
+    """The names a bulk creation gives its licenses: `[Name]_1 … [Name]_N`."""
+    return [f"{template_name}_{n}" for n in range(1, copies + 1)]
