@@ -1,0 +1,330 @@
+"""The reseller's main job, driven through real widgets against a real portal on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from srportal_desktop.api import schema
+from srportal_desktop.api.client import PortalClient
+from srportal_desktop.ui.dialogs.bulk_create import BulkCreateDialog
+from srportal_desktop.ui.dialogs.grant import GrantDialog
+from srportal_desktop.ui.dialogs.new_sub_user import NewSubUserDialog
+from srportal_desktop.ui.dialogs.sign_in import SignInDialog
+from srportal_desktop.ui.dialogs.transfer import TransferDialog
+from srportal_desktop.ui.main_window import MainWindow
+from srportal_desktop.ui.models.license_table import LicenseColumn
+from srportal_desktop.ui.models.sub_user_list import EntryKind
+from srportal_desktop.ui.session import DesktopSession
+from tests.conftest import RunningPortal
+from tests.support import child, wait_for_window, wait_until
+
+SENSOR_A = "Ouster OS1-64"
+SENSOR_B = "Hesai PandarXT32"
+TECH_EMAIL = "tech@example.com"
+TECH_NAME = "Field Tech Crew"
+
+
+# --- driving widgets like a person ----------------------------------------------------------
+
+
+def type_into(qtbot: QtBot, widget: QLineEdit | QAbstractSpinBox, text: str) -> None:
+    """Replace the widget's text by typing, as a person would."""
+    widget.setFocus()
+    widget.selectAll()
+    qtbot.keyClick(widget, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(widget, text)
+
+
+def check_sensor(qtbot: QtBot, dialog: QWidget, label: str) -> None:
+    sensor_list = child(dialog, QListWidget, "sensorList")
+    items = sensor_list.findItems(label, Qt.MatchFlag.MatchStartsWith)
+    assert items, f"{label} is not in the sensor checklist"
+    sensor_list.setFocus()
+    sensor_list.setCurrentItem(items[0])
+    qtbot.keyClick(sensor_list, Qt.Key.Key_Space)
+    assert items[0].checkState() == Qt.CheckState.Checked
+
+
+def click(qtbot: QtBot, dialog: QWidget, name: str) -> None:
+    button = child(dialog, QPushButton, name)
+    assert button.isEnabled(), f"{name} is disabled"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+async def answer_message_box(qtbot: QtBot, button_text: str) -> str:
+    """Click `button_text` on the message box that opens next; returns the box's text."""
+    box = await wait_for_window(QMessageBox)
+    text = box.text()
+    buttons = [b for b in box.buttons() if b.text().replace("&", "") == button_text]
+    assert buttons, f"no {button_text!r} button on {text!r}"
+    qtbot.mouseClick(buttons[0], Qt.MouseButton.LeftButton)
+    await wait_until(lambda: not box.isVisible(), what="the message box to close")
+    return text
+
+
+def pool_text(window: MainWindow) -> str:
+    return child(window, QLabel, "poolLabel").text()
+
+
+def table_rows(window: MainWindow) -> dict[str, dict[LicenseColumn, str]]:
+    view = window.license_view
+    model = view.model()
+    rows: dict[str, dict[LicenseColumn, str]] = {}
+    for row in range(model.rowCount()):
+        cells = {column: str(model.index(row, column).data()) for column in LicenseColumn}
+        rows[cells[LicenseColumn.NAME]] = cells
+    return rows
+
+
+def select_sub_user(window: MainWindow, label: str) -> None:
+    row = next(
+        r
+        for r in range(window.sub_user_model.rowCount())
+        if window.sub_user_model.entry(r).title == label
+    )
+    sub_user = window.sub_user_model.entry(row).sub_user
+    assert sub_user is not None
+    window.select_entry(EntryKind.SUB_USER, sub_user.id)
+
+
+async def sign_in_through_dialog(
+    qtbot: QtBot, portal: RunningPortal
+) -> tuple[DesktopSession, asyncio.Task[int]]:
+    session = DesktopSession(client_factory=PortalClient, portal_url=portal.base_url)
+    running = asyncio.ensure_future(session.run())
+    dialog = await wait_for_window(SignInDialog)
+    assert child(dialog, QLineEdit, "portalUrlEdit").text() == portal.base_url
+    type_into(qtbot, child(dialog, QLineEdit, "emailEdit"), portal.reseller_email)
+    type_into(qtbot, child(dialog, QLineEdit, "passwordEdit"), portal.reseller_password)
+    click(qtbot, dialog, "submitButton")
+    await wait_until(
+        lambda: session.window is not None and session.window.me is not None,
+        what="the main window to load",
+    )
+    assert session.window is not None
+    return session, running
+
+
+async def server_pool(portal: RunningPortal) -> schema.Pool:
+    async with PortalClient(portal.base_url) as client:
+        await client.login(portal.reseller_email, portal.reseller_password)
+        return (await client.me()).pool
+
+
+# --- the scenario ---------------------------------------------------------------------------
+
+
+def test_reseller_adds_grants_bulk_creates_and_transfers(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, portal: RunningPortal
+) -> None:
+    async def scenario() -> None:
+        session, running = await sign_in_through_dialog(qtbot, portal)
+        window = session.window
+        assert window is not None
+        assert pool_text(window) == (
+            "LPU 100 of 100 left · Sensors 400 of 400 left · GPU preset allowed"
+        )
+
+        # Add a sub-user: confirm naming the address, then the notification message.
+        window.new_sub_user_action.trigger()
+        dialog = await wait_for_window(NewSubUserDialog)
+        type_into(qtbot, child(dialog, QLineEdit, "emailEdit"), TECH_EMAIL)
+        type_into(qtbot, child(dialog, QLineEdit, "displayNameEdit"), TECH_NAME)
+        click(qtbot, dialog, "submitButton")
+        question = await answer_message_box(qtbot, "Add")
+        assert TECH_EMAIL in question
+        notice = await answer_message_box(qtbot, "OK")
+        assert f"Notification sent to {TECH_EMAIL}" in notice
+        await wait_until(
+            lambda: window.sub_user_model.row_of_sub_user(_sub_user_id(window, TECH_NAME)),
+            what="the new sub-user in the list",
+        )
+        mails = list(portal.outbox.glob("*.eml"))
+        assert len(mails) == 1
+        message = email.message_from_bytes(mails[0].read_bytes())
+        assert message["To"] == TECH_EMAIL
+
+        # Grant 5 LPU and 20 sensors, two sensor models, no GPU preset.
+        select_sub_user(window, TECH_NAME)
+        await wait_until(window.grant_action.isEnabled, what="Grant to be enabled")
+        window.grant_action.trigger()
+        dialog = await wait_for_window(GrantDialog)
+        check_sensor(qtbot, dialog, SENSOR_A)
+        check_sensor(qtbot, dialog, SENSOR_B)
+        type_into(qtbot, child(dialog, QAbstractSpinBox, "lpuSpin"), "5")
+        type_into(qtbot, child(dialog, QAbstractSpinBox, "sensorsSpin"), "20")
+        click(qtbot, dialog, "submitButton")
+        await wait_until(lambda: not dialog.isVisible(), what="the grant dialog to close")
+        await wait_until(
+            lambda: pool_text(window).startswith("LPU 95 of 100 left · Sensors 380 of 400"),
+            what="the pool to shrink by the grant",
+        )
+        grants = await _grants_of(portal, _sub_user_id(window, TECH_NAME))
+        assert len(grants) == 1
+        assert (grants[0].lpu_total, grants[0].sensor_total, grants[0].gpu_preset) == (5, 20, False)
+        assert sorted(grants[0].supported_sensors) == ["hesai-pandarxt32", "ouster-os1-64"]
+
+        # Bulk-create three licenses from the template name Site-A.
+        window.select_entry(EntryKind.MY_LICENSES)
+        window.bulk_create_action.trigger()
+        dialog = await wait_for_window(BulkCreateDialog)
+        type_into(qtbot, child(dialog, QLineEdit, "nameEdit"), "Site-A")
+        check_sensor(qtbot, dialog, SENSOR_A)
+        type_into(qtbot, child(dialog, QAbstractSpinBox, "sensorCountSpin"), "4")
+        type_into(qtbot, child(dialog, QAbstractSpinBox, "copiesSpin"), "3")
+        preview = child(dialog, QListWidget, "previewList")
+        assert [preview.item(i).text() for i in range(preview.count())] == [
+            "Site-A_1",
+            "Site-A_2",
+            "Site-A_3",
+        ]
+        click(qtbot, dialog, "submitButton")
+        results = child(dialog, QListWidget, "resultList")
+        await wait_until(lambda: results.count() == 3, what="the list of created licenses")
+        click(qtbot, dialog, "closeButton")
+        await wait_until(lambda: not dialog.isVisible(), what="the bulk dialog to close")
+        await wait_until(
+            lambda: {"Site-A_1", "Site-A_2", "Site-A_3"} <= set(table_rows(window)),
+            what="the new licenses in the table",
+        )
+        assert pool_text(window).startswith("LPU 92 of 100 left · Sensors 368 of 400 left")
+
+        # Transfer Site-A_2 to the sub-user, chosen by typing its name.
+        assert window.select_license(_license_id(window, "Site-A_2"))
+        window.transfer_action.trigger()
+        dialog = await wait_for_window(TransferDialog)
+        type_into(qtbot, child(dialog, QLineEdit, "subUserEdit"), TECH_NAME)
+        click(qtbot, dialog, "submitButton")
+        question = await answer_message_box(qtbot, "Transfer")
+        assert question == f"Transfer Site-A_2 to {TECH_NAME}?"
+        await wait_until(lambda: not dialog.isVisible(), what="the transfer dialog to close")
+        await wait_until(
+            lambda: table_rows(window).get("Site-A_2", {}).get(LicenseColumn.OWNER) == TECH_NAME,
+            what="the new owner in the table",
+        )
+        select_sub_user(window, TECH_NAME)
+        await wait_until(lambda: set(table_rows(window)) == {"Site-A_2"})
+
+        # A grant larger than what is left: refused in the dialog, typed values kept.
+        window.grant_action.trigger()
+        dialog = await wait_for_window(GrantDialog)
+        check_sensor(qtbot, dialog, SENSOR_A)
+        type_into(qtbot, child(dialog, QAbstractSpinBox, "lpuSpin"), "93")
+        type_into(qtbot, child(dialog, QAbstractSpinBox, "sensorsSpin"), "10")
+        click(qtbot, dialog, "submitButton")
+        banner = child(dialog, QWidget, "errorBanner")
+        await wait_until(banner.isVisible, what="the refusal banner")
+        assert "92" in child(banner, QLabel, "errorText").text()
+        assert dialog.isVisible()
+        assert child(dialog, QAbstractSpinBox, "lpuSpin").text() == "93"
+        assert child(dialog, QAbstractSpinBox, "sensorsSpin").text() == "10"
+        pool = await server_pool(portal)
+        assert (pool.lpu_available, pool.sensor_available) == (92, 368)
+        click(qtbot, dialog, "cancelButton")
+        await wait_until(lambda: not dialog.isVisible())
+
+        window.close()
+        assert await running == 0
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), timeout=90))
+
+
+def test_a_refusal_from_the_portal_keeps_the_grant_dialog_open_with_its_values(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, portal: RunningPortal
+) -> None:
+    """The pool shrinks on the portal while the dialog is open: the portal's refusal shows."""
+
+    async def scenario() -> None:
+        async with PortalClient(portal.base_url) as other:
+            await other.login(portal.reseller_email, portal.reseller_password)
+            await other.create_sub_user(
+                schema.SubUserCreate(email=TECH_EMAIL, display_name=TECH_NAME)
+            )
+        session, running = await sign_in_through_dialog(qtbot, portal)
+        window = session.window
+        assert window is not None
+        select_sub_user(window, TECH_NAME)
+        window.grant_action.trigger()
+        dialog = await wait_for_window(GrantDialog)
+        check_sensor(qtbot, dialog, SENSOR_A)
+        type_into(qtbot, child(dialog, QAbstractSpinBox, "lpuSpin"), "60")
+        type_into(qtbot, child(dialog, QAbstractSpinBox, "sensorsSpin"), "100")
+
+        # Someone else spends most of the pool in the meantime.
+        async with PortalClient(portal.base_url) as other:
+            await other.login(portal.reseller_email, portal.reseller_password)
+            template = schema.LicenseTemplate(
+                name="Elsewhere", sensor_models=["ouster-os1-64"], sensor_count=1
+            )
+            await other.bulk_create_licenses(schema.BulkCreate(template=template, copies=50))
+
+        click(qtbot, dialog, "submitButton")
+        banner = child(dialog, QWidget, "errorBanner")
+        await wait_until(banner.isVisible, what="the portal's refusal")
+        assert "50" in child(banner, QLabel, "errorText").text()
+        assert dialog.isVisible()
+        assert child(dialog, QAbstractSpinBox, "lpuSpin").text() == "60"
+        assert child(dialog, QAbstractSpinBox, "sensorsSpin").text() == "100"
+        assert child(dialog, QPushButton, "submitButton").isEnabled()
+        assert await _grants_of(portal, _sub_user_id(window, TECH_NAME)) == []
+        click(qtbot, dialog, "cancelButton")
+        window.close()
+        assert await running == 0
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), timeout=60))
+
+
+def test_demo_screenshot_renders_the_main_window(
+    qapp: QApplication, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    from srportal_desktop.app import Options, run
+
+    target = tmp_path / "main.png"
+    code = qloop.run_until_complete(
+        asyncio.wait_for(run(Options(portal_url=None, demo=True, screenshot=target)), timeout=60)
+    )
+    assert code == 0
+    assert target.stat().st_size > 10_000
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(target))
+    assert image.width() >= 800
+    assert image.height() >= 500
+
+
+# --- small readers ----------------------------------------------------------------------------
+
+
+def _sub_user_id(window: MainWindow, label: str) -> str:
+    for sub_user in window.sub_user_model.sub_users():
+        if sub_user.label == label:
+            return sub_user.id
+    return ""
+
+
+def _license_id(window: MainWindow, name: str) -> str:
+    for lic in window.license_model.licenses():
+        if lic.name == name:
+            return lic.id
+    raise AssertionError(f"no license {name}")
+
+
+async def _grants_of(portal: RunningPortal, grantee_id: str) -> list[schema.Grant]:
+    async with PortalClient(portal.base_url) as client:
+        await client.login(portal.reseller_email, portal.reseller_password)
+        return (await client.list_grants(grantee_id)).items
