@@ -72,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from srportal_desktop.ui.icons import icon
+    from srportal_desktop.ui.main_thread_gc import MainThreadGarbageCollector
 
     qt_app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(qt_app, QApplication)
@@ -84,12 +85,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     qt_app.setQuitOnLastWindowClosed(False)
     sys.excepthook = _show_unexpected_error
 
+    collector = MainThreadGarbageCollector()
+    collector.start()
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)
     try:
         return loop.run_until_complete(run(options))
     finally:
         loop.close()
+        collector.stop()
 
 
 async def run(options: Options) -> int:

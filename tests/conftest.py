@@ -82,6 +82,10 @@ def qloop(qapp: object) -> Iterator[asyncio.AbstractEventLoop]:
     assert isinstance(qapp, QApplication)
     # Windows come and go between sign-in and the main window; the loop must outlive them.
     qapp.setQuitOnLastWindowClosed(False)
+    from srportal_desktop.ui.main_thread_gc import MainThreadGarbageCollector
+
+    collector = MainThreadGarbageCollector()
+    collector.start()
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     try:
@@ -94,3 +98,14 @@ def qloop(qapp: object) -> Iterator[asyncio.AbstractEventLoop]:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
         asyncio.set_event_loop(None)
+        collector.stop()
+        collector.deleteLater()
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_main_thread() -> Iterator[None]:
+    """Qt objects left in reference cycles are freed here, never on a server thread later."""
+    yield
+    import gc
+
+    gc.collect()

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import shiboken6
 from PySide6.QtWidgets import QApplication, QWidget
 
 W = TypeVar("W", bound=QWidget)
@@ -35,6 +36,16 @@ async def wait_for_window(kind: type[W], *, within: float = 10.0) -> W:
 
     await wait_until(visible, within=within, what=f"a visible {kind.__name__}")
     return found[0]
+
+
+def is_closed(widget: QWidget) -> bool:
+    """Hidden, or already deleted by `deleteLater()` once its caller was done with it."""
+    return not shiboken6.isValid(widget) or not widget.isVisible()
+
+
+async def wait_closed(widget: QWidget, *, within: float = 10.0) -> None:
+    name = type(widget).__name__
+    await wait_until(lambda: is_closed(widget), within=within, what=f"the {name} to close")
 
 
 def child(widget: QWidget, kind: type[W], name: str) -> W:

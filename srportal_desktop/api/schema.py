@@ -46,6 +46,8 @@ Copies = Annotated[int, Field(ge=1, le=MAX_COPIES, strict=True)]
 SensorId = Annotated[str, Field(min_length=1, max_length=64)]
 Notes = Annotated[str, Field(max_length=MAX_NOTES_LENGTH)]
 Password = Annotated[str, Field(min_length=1, max_length=256)]
+# The portal refuses a new password (accept-invite, create-reseller) shorter than this.
+MIN_PASSWORD_LENGTH = 8
 
 
 class WireModel(BaseModel):
@@ -92,6 +94,9 @@ class ErrorCode(StrEnum):
     EMAIL_TAKEN = "email_taken"
     INVALID_STATE = "invalid_state"
     RATE_LIMITED = "rate_limited"
+    METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
+    MAIL_UNAVAILABLE = "mail_unavailable"  # 503: the invitation email could not be sent
+    INTERNAL_ERROR = "internal_error"  # 500
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -179,6 +184,9 @@ class SubUser(WireModel):
     status: SubUserStatus
     created_at: datetime
     pool: Pool
+    # Only in the answers of create and resend-invite: False when the invitation email could
+    # not be sent (the sub-user exists; resend the invite later). None elsewhere.
+    invite_email_sent: bool | None = None
 
     @property
     def label(self) -> str:
@@ -210,6 +218,7 @@ class Grant(WireModel):
     sensor_total: int
     sensor_used: int
     created_at: datetime
+    parent_grant_id: str | None = None
 
     @property
     def lpu_available(self) -> int:
@@ -226,6 +235,8 @@ class GrantCreate(InputModel):
     lpu: Count
     sensors: Count
     gpu_preset: bool = False
+    # Which of the grantor's grants to carve this out of; the server picks one when absent.
+    parent_grant_id: str | None = Field(default=None, max_length=64)
 
 
 class ReclaimRequest(InputModel):

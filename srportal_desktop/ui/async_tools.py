@@ -59,8 +59,9 @@ async def ask_confirmation(
     informative_text: str = "",
 ) -> bool:
     """Ask a yes/no question with a verb on the confirming button; True when confirmed."""
-    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton,
-                      parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent
+    )
     if informative_text:
         box.setInformativeText(informative_text)
     confirm = box.addButton(confirm_label, QMessageBox.ButtonRole.AcceptRole)

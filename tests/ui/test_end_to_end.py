@@ -31,7 +31,7 @@ from srportal_desktop.ui.models.license_table import LicenseColumn
 from srportal_desktop.ui.models.sub_user_list import EntryKind
 from srportal_desktop.ui.session import DesktopSession
 from tests.conftest import RunningPortal
-from tests.support import child, wait_for_window, wait_until
+from tests.support import child, wait_closed, wait_for_window, wait_until
 
 SENSOR_A = "Ouster OS1-64"
 SENSOR_B = "Hesai PandarXT32"
@@ -73,7 +73,7 @@ async def answer_message_box(qtbot: QtBot, button_text: str) -> str:
     buttons = [b for b in box.buttons() if b.text().replace("&", "") == button_text]
     assert buttons, f"no {button_text!r} button on {text!r}"
     qtbot.mouseClick(buttons[0], Qt.MouseButton.LeftButton)
-    await wait_until(lambda: not box.isVisible(), what="the message box to close")
+    await wait_closed(box)
     return text
 
 
@@ -169,7 +169,7 @@ def test_reseller_adds_grants_bulk_creates_and_transfers(
         type_into(qtbot, child(dialog, QAbstractSpinBox, "lpuSpin"), "5")
         type_into(qtbot, child(dialog, QAbstractSpinBox, "sensorsSpin"), "20")
         click(qtbot, dialog, "submitButton")
-        await wait_until(lambda: not dialog.isVisible(), what="the grant dialog to close")
+        await wait_closed(dialog)
         await wait_until(
             lambda: pool_text(window).startswith("LPU 95 of 100 left · Sensors 380 of 400"),
             what="the pool to shrink by the grant",
@@ -197,7 +197,7 @@ def test_reseller_adds_grants_bulk_creates_and_transfers(
         results = child(dialog, QListWidget, "resultList")
         await wait_until(lambda: results.count() == 3, what="the list of created licenses")
         click(qtbot, dialog, "closeButton")
-        await wait_until(lambda: not dialog.isVisible(), what="the bulk dialog to close")
+        await wait_closed(dialog)
         await wait_until(
             lambda: {"Site-A_1", "Site-A_2", "Site-A_3"} <= set(table_rows(window)),
             what="the new licenses in the table",
@@ -212,7 +212,7 @@ def test_reseller_adds_grants_bulk_creates_and_transfers(
         click(qtbot, dialog, "submitButton")
         question = await answer_message_box(qtbot, "Transfer")
         assert question == f"Transfer Site-A_2 to {TECH_NAME}?"
-        await wait_until(lambda: not dialog.isVisible(), what="the transfer dialog to close")
+        await wait_closed(dialog)
         await wait_until(
             lambda: table_rows(window).get("Site-A_2", {}).get(LicenseColumn.OWNER) == TECH_NAME,
             what="the new owner in the table",
@@ -236,7 +236,7 @@ def test_reseller_adds_grants_bulk_creates_and_transfers(
         pool = await server_pool(portal)
         assert (pool.lpu_available, pool.sensor_available) == (92, 368)
         click(qtbot, dialog, "cancelButton")
-        await wait_until(lambda: not dialog.isVisible())
+        await wait_closed(dialog)
 
         window.close()
         assert await running == 0

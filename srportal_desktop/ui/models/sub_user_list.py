@@ -103,9 +103,9 @@ class SubUserListModel(QAbstractListModel):
             font = QFont()
             font.setBold(True)
             return font
-        if role == Qt.ItemDataRole.ForegroundRole and sub_user is not None:
-            if sub_user.status is SubUserStatus.DISABLED:
-                return Qt.GlobalColor.gray
+        disabled = sub_user is not None and sub_user.status is SubUserStatus.DISABLED
+        if role == Qt.ItemDataRole.ForegroundRole and disabled:
+            return Qt.GlobalColor.gray
         return None
 
 

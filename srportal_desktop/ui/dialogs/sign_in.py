@@ -1,0 +1,113 @@
+"""Sign in to a portal: its address, an email and a password."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from PySide6.QtWidgets import QFormLayout, QLineEdit, QWidget
+
+from srportal_desktop.api.errors import PortalError
+from srportal_desktop.api.schema import LoginRequest
+from srportal_desktop.ui.dialogs.form_dialog import FormDialog
+from srportal_desktop.ui.icons import icon
+from srportal_desktop.ui.widgets.field_errors import focus_and_select
+
+SignIn = Callable[[str, str, str], Awaitable[None]]
+"""`sign_in(portal_url, email, password)`; raises PortalError when the portal refuses."""
+
+BAD_URL = "Enter the portal's web address, e.g. https://portal.example.com."
+
+
+@dataclass(frozen=True)
+class SignInRequest:
+    portal_url: str
+    login: LoginRequest
+
+
+def normalized_url(text: str) -> str | None:
+    """An http(s) address with a host, `https://` added when no scheme was typed; else None."""
+    text = text.strip()
+    if text and "://" not in text:
+        text = f"https://{text}"
+    text = text.rstrip("/")
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return text
+
+
+class SignInDialog(FormDialog[SignInRequest, None]):
+    def __init__(
+        self,
+        sign_in: SignIn,
+        *,
+        portal_url: str = "",
+        email: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(
+            title="Sign In to SR License Portal",
+            submit_text="Sign In",
+            busy_text="Signing in…",
+            parent=parent,
+        )
+        self.setWindowIcon(icon("app"))
+        self._sign_in = sign_in
+
+        self.portal_url_edit = QLineEdit(portal_url, self.body)
+        self.portal_url_edit.setObjectName("portalUrlEdit")
+        self.portal_url_edit.setPlaceholderText("https://portal.example.com")
+        self.email_edit = QLineEdit(email, self.body)
+        self.email_edit.setObjectName("emailEdit")
+        self.email_edit.setPlaceholderText("name@example.com")
+        self.password_edit = QLineEdit(self.body)
+        self.password_edit.setObjectName("passwordEdit")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+
+        form = QFormLayout(self.body)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.fields.add_row(form, "&Portal:", self.portal_url_edit, key="portal_url")
+        self.fields.add_row(
+            form,
+            "&Email:",
+            self.email_edit,
+            key="email",
+            required_message="Enter the email address you sign in with.",
+        )
+        self.fields.add_row(
+            form,
+            "Pass&word:",
+            self.password_edit,
+            key="password",
+            required_message="Enter your password.",
+        )
+
+        edits = (self.portal_url_edit, self.email_edit, self.password_edit)
+        next(edit for edit in edits if not edit.text() or edit is edits[-1]).setFocus()
+
+    def build_request(self) -> SignInRequest:
+        url = normalized_url(self.portal_url_edit.text())
+        refusals = {} if url else {"portal_url": BAD_URL}
+        return self.validated(
+            lambda: SignInRequest(
+                url or "",
+                LoginRequest(
+                    email=self.email_edit.text().strip(), password=self.password_edit.text()
+                ),
+            ),
+            refusals,
+        )
+
+    async def send(self, request: SignInRequest, idempotency_key: str) -> None:
+        await self._sign_in(request.portal_url, request.login.email, request.login.password)
+
+    def show_portal_error(self, error: PortalError) -> None:
+        super().show_portal_error(error)
+        # Wrong credentials are the usual case: retyping the password is the next step.
+        if not self.fields.shown():
+            focus_and_select(self.password_edit)
