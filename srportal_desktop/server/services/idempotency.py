@@ -1,0 +1,92 @@
+"""`Idempotency-Key`: a retried quota-spending request returns the first answer, spends once.
+
+The key's record is inserted in the same transaction as the spend, so the unique index on
+(account, key) makes a concurrent duplicate wait for, then see, the first one. Refusals are
+not recorded: a retry after a refusal is tried afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from srportal_desktop.server.errors import InvalidStateError, ValidationFailedError
+from srportal_desktop.server.models import Account, IdempotencyRecord, utcnow
+
+HEADER = "Idempotency-Key"
+
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+
+def once(
+    session: Session,
+    caller: Account,
+    key: str | None,
+    call: str,
+    request: BaseModel,
+    result_type: type[ResultT],
+    run: Callable[[], ResultT],
+) -> ResultT:
+    """`run()` the first time `key` is seen for this caller; the stored answer afterwards."""
+    if key is None:
+        return run()
+    key = key.strip()
+    if not key:
+        raise ValidationFailedError.on_field(HEADER, "Must not be empty.")
+    fingerprint = _fingerprint(call, request)
+
+    earlier = _find(session, caller.id, key)
+    if earlier is None:
+        record = IdempotencyRecord(
+            account_id=caller.id, key=key, fingerprint=fingerprint, created_at=utcnow()
+        )
+        session.add(record)
+        try:
+            session.flush()
+        except IntegrityError:
+            # The same key arrived concurrently and won; answer like it did.
+            session.rollback()
+            earlier = _find(session, caller.id, key)
+            if earlier is None:
+                raise
+        else:
+            result = run()  # commits, the record with it
+            record.response = result.model_dump(mode="json")
+            session.commit()
+            return result
+
+    if earlier.fingerprint != fingerprint:
+        raise ValidationFailedError.on_field(
+            HEADER,
+            "This key was already used for a different request.",
+            "This Idempotency-Key was already used for a different request; use a new key.",
+        )
+    if earlier.response is None:
+        raise InvalidStateError(
+            "The first request with this Idempotency-Key has not finished; retry shortly."
+        )
+    return result_type.model_validate(earlier.response)
+
+
+def _find(session: Session, account_id: str, key: str) -> IdempotencyRecord | None:
+    return session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key
+        )
+    )
+
+
+def _fingerprint(call: str, request: BaseModel) -> str:
+    canonical = json.dumps(
+        {"call": call, "body": request.model_dump(mode="json")},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
