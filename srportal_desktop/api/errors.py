@@ -86,4 +86,6 @@ _CLASS_BY_CODE: dict[ErrorCode, type[PortalError]] = {
     ErrorCode.EMAIL_TAKEN: ConflictError,
     ErrorCode.INVALID_STATE: ConflictError,
     ErrorCode.RATE_LIMITED: RateLimitedError,
+    # The portal is up but cannot send mail right now: like being offline, try again later.
+    ErrorCode.MAIL_UNAVAILABLE: PortalUnavailableError,
 }

@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         self._sub_user_view.setModel(self._sub_user_proxy)
         self._sub_user_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self._sub_user_view.setUniformItemSizes(True)
+        self._sub_user_view.setSpacing(2)
         self._sub_user_view.selectionModel().currentChanged.connect(self._on_entry_changed)
         self._sub_user_view.doubleClicked.connect(lambda _index: self.grant_action.trigger())
 
