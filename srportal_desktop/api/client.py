@@ -42,12 +42,18 @@ class PortalClient:
         on_tokens_changed: Callable[[schema.TokenPair | None], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            transport=transport,
-            timeout=timeout,
-            headers={"User-Agent": f"srportal-desktop/{__version__}"},
-        )
+        try:
+            self._http = httpx.AsyncClient(
+                base_url=self.base_url,
+                transport=transport,
+                timeout=timeout,
+                headers={"User-Agent": f"srportal-desktop/{__version__}"},
+            )
+        except httpx.InvalidURL as exc:
+            message = f"{base_url} is not a valid portal address: {exc}."
+            raise PortalError(
+                message, errors=[schema.FieldError(field="portal_url", message=message)]
+            ) from exc
         self._tokens: schema.TokenPair | None = None
         self._on_tokens_changed = on_tokens_changed
         self._refresh_lock = asyncio.Lock()

@@ -16,7 +16,7 @@ class PortalError(Exception):
         detail: str,
         *,
         status: int = 0,
-        code: ErrorCode | None = None,
+        code: ErrorCode | str | None = None,
         title: str = "",
         errors: list[FieldError] | None = None,
     ) -> None:
@@ -76,7 +76,7 @@ class RateLimitedError(PortalError):
         self.retry_after = retry_after
 
 
-_CLASS_BY_CODE: dict[ErrorCode, type[PortalError]] = {
+_CLASS_BY_CODE: dict[str, type[PortalError]] = {
     ErrorCode.UNAUTHENTICATED: AuthenticationError,
     ErrorCode.FORBIDDEN: ForbiddenError,
     ErrorCode.NOT_FOUND: NotFoundError,

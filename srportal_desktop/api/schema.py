@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StrictBool
 
 MAX_COUNT = 100_000
 MAX_COPIES = 1000
@@ -31,6 +31,17 @@ def _printable_name(value: str) -> str:
     return value
 
 
+def _optional_printable_name(value: str) -> str:
+    return _printable_name(value) if value.strip() else ""
+
+
+def _printable_text(value: str) -> str:
+    """Free text: line breaks and tabs are fine, other control characters are not."""
+    if any(unicodedata.category(ch).startswith("C") and ch not in "\n\t" for ch in value):
+        raise ValueError("must contain only printable characters")
+    return value
+
+
 Name = Annotated[
     str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_printable_name)
 ]
@@ -39,12 +50,14 @@ BulkTemplateName = Annotated[
     Field(min_length=1, max_length=MAX_BULK_TEMPLATE_NAME_LENGTH),
     AfterValidator(_printable_name),
 ]
-DisplayName = Annotated[str, Field(max_length=MAX_NAME_LENGTH)]
+DisplayName = Annotated[
+    str, Field(max_length=MAX_NAME_LENGTH), AfterValidator(_optional_printable_name)
+]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
 SensorCount = Annotated[int, Field(ge=1, le=MAX_COUNT, strict=True)]
 Copies = Annotated[int, Field(ge=1, le=MAX_COPIES, strict=True)]
 SensorId = Annotated[str, Field(min_length=1, max_length=64)]
-Notes = Annotated[str, Field(max_length=MAX_NOTES_LENGTH)]
+Notes = Annotated[str, Field(max_length=MAX_NOTES_LENGTH), AfterValidator(_printable_text)]
 Password = Annotated[str, Field(min_length=1, max_length=256)]
 # The portal refuses a new password (accept-invite, create-reseller) shorter than this.
 MIN_PASSWORD_LENGTH = 8
@@ -114,7 +127,8 @@ class Problem(WireModel):
     title: str
     status: int
     detail: str
-    code: ErrorCode
+    # A code this client does not know yet still carries the server's `detail`.
+    code: ErrorCode | str
     errors: list[FieldError] = Field(default_factory=list)
 
 
@@ -234,7 +248,7 @@ class GrantCreate(InputModel):
     supported_sensors: list[SensorId] = Field(min_length=1, max_length=200)
     lpu: Count
     sensors: Count
-    gpu_preset: bool = False
+    gpu_preset: StrictBool = False
     # Which of the grantor's grants to carve this out of; the server picks one when absent.
     parent_grant_id: str | None = Field(default=None, max_length=64)
 
@@ -261,13 +275,16 @@ class License(WireModel):
     activated_at: datetime | None
     expires_at: datetime | None
     grant_id: str | None = None
+    # Rehosts so far (each deactivation frees the machine binding), and when it was revoked.
+    deactivation_count: int = 0
+    revoked_at: datetime | None = None
 
 
 class LicenseCreate(InputModel):
     name: Name
     sensor_models: list[SensorId] = Field(min_length=1, max_length=200)
     sensor_count: SensorCount
-    gpu_preset: bool = False
+    gpu_preset: StrictBool = False
     notes: Notes = ""
     grant_id: str | None = Field(default=None, max_length=64)
 
@@ -276,7 +293,7 @@ class LicenseTemplate(InputModel):
     name: BulkTemplateName
     sensor_models: list[SensorId] = Field(min_length=1, max_length=200)
     sensor_count: SensorCount
-    gpu_preset: bool = False
+    gpu_preset: StrictBool = False
     notes: Notes = ""
     grant_id: str | None = Field(default=None, max_length=64)
 

@@ -328,3 +328,50 @@ async def _grants_of(portal: RunningPortal, grantee_id: str) -> list[schema.Gran
     async with PortalClient(portal.base_url) as client:
         await client.login(portal.reseller_email, portal.reseller_password)
         return (await client.list_grants(grantee_id)).items
+
+
+def test_sign_in_refusals_keep_what_was_typed_and_sign_out_asks_again(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, portal: RunningPortal
+) -> None:
+    async def scenario() -> None:
+        session = DesktopSession(client_factory=PortalClient, portal_url=portal.base_url)
+        running = asyncio.ensure_future(session.run())
+        dialog = await wait_for_window(SignInDialog)
+        url_edit = child(dialog, QLineEdit, "portalUrlEdit")
+        email_edit = child(dialog, QLineEdit, "emailEdit")
+        password_edit = child(dialog, QLineEdit, "passwordEdit")
+        banner = child(dialog, QWidget, "errorBanner")
+
+        # A portal address that is not one: refused under the field.
+        type_into(qtbot, url_edit, "http://portal:port")
+        type_into(qtbot, email_edit, portal.reseller_email)
+        type_into(qtbot, password_edit, "wrong password")
+        click(qtbot, dialog, "submitButton")
+        await wait_until(banner.isVisible, what="the address refusal")
+        assert url_edit.text() == "http://portal:port"
+
+        # The right portal, the wrong password: the portal's words, nothing lost.
+        type_into(qtbot, url_edit, portal.base_url)
+        click(qtbot, dialog, "submitButton")
+        await wait_until(
+            lambda: "password" in child(banner, QLabel, "errorText").text().lower(),
+            what="the portal's refusal of the password",
+        )
+        assert dialog.isVisible()
+        assert email_edit.text() == portal.reseller_email
+        assert password_edit.text() == "wrong password"
+
+        type_into(qtbot, password_edit, portal.reseller_password)
+        click(qtbot, dialog, "submitButton")
+        await wait_until(lambda: session.window is not None and session.window.me is not None)
+        window = session.window
+        assert window is not None
+        window.sign_out_action.trigger()
+
+        # Signing out returns to the sign-in dialog, with the address and email remembered.
+        dialog = await wait_for_window(SignInDialog)
+        assert child(dialog, QLineEdit, "emailEdit").text() == portal.reseller_email
+        click(qtbot, dialog, "cancelButton")
+        assert await running == 0
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), timeout=60))
