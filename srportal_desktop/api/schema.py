@@ -109,6 +109,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
     MAIL_UNAVAILABLE = "mail_unavailable"  # 503: the invitation email could not be sent
+    SERVICE_UNAVAILABLE = "service_unavailable"  # 503: not ready (database down or behind)
     INTERNAL_ERROR = "internal_error"  # 500
 
 
@@ -127,8 +128,9 @@ class Problem(WireModel):
     title: str
     status: int
     detail: str
-    # A code this client does not know yet still carries the server's `detail`.
-    code: ErrorCode | str
+    # A code this client does not know yet stays a plain string and still carries the server's
+    # `detail`; a known one becomes its `ErrorCode` (left to right: the enum is tried first).
+    code: ErrorCode | str = Field(union_mode="left_to_right")
     errors: list[FieldError] = Field(default_factory=list)
 
 
@@ -365,6 +367,24 @@ class ChangeSet(WireModel):
     changes: list[Change]
     cursor: str
     has_more: bool
+
+
+class ChangeKind(StrEnum):
+    """What a `Change` is about; `data` is then what that kind's list/get endpoint returns."""
+
+    LICENSE = "license"  # GET /v1/licenses
+    GRANT = "grant"  # GET /v1/grants
+    SUB_USER = "sub_user"  # GET /v1/sub-users (managers only)
+    ME = "me"  # GET /v1/me
+
+
+class ChangeOp(StrEnum):
+    UPSERT = "upsert"
+    REMOVE = "remove"
+
+
+# `GET /v1/changes?cursor=latest`: no changes, just the cursor of now.
+LATEST_CHANGES_CURSOR = "latest"
 
 
 def bulk_names(template_name: str, copies: int) -> list[str]:

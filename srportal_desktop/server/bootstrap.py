@@ -39,7 +39,7 @@ def create_vendor_admin(
     def work(session: Session) -> str:
         email_ = _checked_email(email)
         if password is not None:
-            accounts.check_new_password(password)
+            accounts.check_new_password(password, email_)
         placeholder = accounts.by_email(session, SYSTEM_VENDOR_EMAIL)
         if placeholder is not None and placeholder.password_hash is None:
             # Resellers already hang below the placeholder: give it the real identity.
@@ -84,7 +84,7 @@ def create_reseller(
 
     def work(session: Session) -> str:
         email_ = _checked_email(email)
-        accounts.check_new_password(password)
+        accounts.check_new_password(password, email_)
         if lpu < 0 or sensors < 0:
             raise ValidationFailedError.on_field("lpu", "Counts cannot be negative.")
         sensor_ids = catalog.checked_ids(
@@ -118,6 +118,14 @@ def create_reseller(
         )
         session.add(pool)
         session.flush()
+        audit.record(
+            session,
+            actor_id=vendor.id,
+            action="grant.created",
+            target_kind="grant",
+            target_id=pool.id,
+            details={"grantee_id": reseller.id, "lpu": lpu, "sensors": sensors},
+        )
         audit.record(
             session,
             actor_id=vendor.id,

@@ -8,11 +8,18 @@ import os
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import DBAPIError
+
 from srportal_desktop import __version__
 from srportal_desktop.server.errors import ProblemError
 from srportal_desktop.server.settings import ServerSettings
 
 PROG = "srportal-server"
+APP_FACTORY = "srportal_desktop.server.app:create_app"
+GRACEFUL_SHUTDOWN_SECONDS = 30
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class CliError(Exception):
@@ -30,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProblemError as exc:
         fields = "".join(f"\n  {e.field}: {e.message}" for e in exc.errors)
         print(f"{PROG}: error: {exc.detail}{fields}", file=sys.stderr)
+    except DBAPIError as exc:  # the driver's own first line says what went wrong
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else repr(exc)
+        print(f"{PROG}: error: database: {reason}", file=sys.stderr)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
@@ -51,13 +61,49 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", parents=[common], help="run the HTTP API")
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="run the HTTP API",
+        description="Upgrade the database schema, then serve the API. Settings come from "
+        "SRPORTAL_* environment variables and the file named by SRPORTAL_SETTINGS_FILE.",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on")
+    serve.add_argument("--workers", type=_positive, default=1, help="worker processes (default: 1)")
+    serve.add_argument(
+        "--proxy-headers",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="take the client address and scheme from X-Forwarded-For/-Proto, when the "
+        "request comes from --forwarded-allow-ips (default: off)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        metavar="IPS",
+        help="comma-separated proxy addresses (or networks) trusted for --proxy-headers, "
+        "or * for any (default: 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help="default: $SRPORTAL_LOG_LEVEL, else INFO",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        help="json: one object per line (default: $SRPORTAL_LOG_FORMAT, else json)",
+    )
     serve.set_defaults(handler=_serve)
 
-    migrate = commands.add_parser("migrate", parents=[common], help="create missing tables")
+    migrate = commands.add_parser(
+        "migrate",
+        parents=[common],
+        help="create or upgrade the database schema",
+        description="Apply the schema migrations the database lacks (none: nothing changes).",
+    )
     migrate.set_defaults(handler=_migrate)
 
     reseller = commands.add_parser(
@@ -103,29 +149,55 @@ def _count(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    value = _count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _count(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError("must be between 1 and 65535")
+    return value
+
+
 def _serve(args: argparse.Namespace, settings: ServerSettings) -> int:
+    import logging.config
+
     import uvicorn
 
-    from srportal_desktop.server.app import create_app
     from srportal_desktop.server.db import Database
+    from srportal_desktop.server.logging_config import logging_config
 
-    if args.workers <= 1:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port)
-        return 0
-    # Worker processes build their own app from the environment; create the tables once here
-    # so they do not race to do it.
+    log_config = logging_config(
+        args.log_level or settings.log_level, args.log_format or settings.log_format
+    )
+    logging.config.dictConfig(log_config)  # the migration below logs too
+
+    # Migrated once here, so the workers find the schema ready instead of racing for it.
     db = Database(settings.database_url)
     try:
-        db.create_all()
+        db.migrate()
     finally:
         db.dispose()
+
+    # Every worker builds its app from the environment (and SRPORTAL_SETTINGS_FILE), so the
+    # database given with --db must be there too.
     os.environ["SRPORTAL_DATABASE_URL"] = settings.database_url
     uvicorn.run(
-        "srportal_desktop.server.app:create_app",
+        APP_FACTORY,
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        log_config=log_config,
+        access_log=False,  # RequestLogMiddleware writes one structured line per request
+        server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     return 0
 
@@ -135,10 +207,16 @@ def _migrate(_args: argparse.Namespace, settings: ServerSettings) -> int:
 
     db = Database(settings.database_url)
     try:
-        db.create_all()
+        before = db.schema_revision()
+        db.migrate()
+        after = db.schema_revision()
     finally:
         db.dispose()
-    print(f"database ready: {db.url.render_as_string(hide_password=True)}")
+    where = db.url.render_as_string(hide_password=True)
+    if before == after:
+        print(f"database already at migration {after} (newest): {where}")
+    else:
+        print(f"database migrated from {before or 'empty'} to {after}: {where}")
     return 0
 
 

@@ -1,7 +1,7 @@
 """The database connection: one engine per app, short sessions per request.
 
-SQLite is the zero-set-up default, PostgreSQL the production target; nothing outside this
-module knows which one is in use.
+SQLite is the zero-set-up default, PostgreSQL (psycopg 3) the production target; nothing outside
+this module and the migrations knows which one is in use.
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from srportal_desktop.server import migrations
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+POSTGRES_CONNECT_TIMEOUT_S = 10
 
 
 class Database:
@@ -27,7 +30,7 @@ class Database:
     """
 
     def __init__(self, url: str) -> None:
-        self.url: URL = make_url(url)
+        self.url: URL = normalize_url(url)
         self.engine: Engine = _create_engine(self.url)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(
@@ -42,16 +45,47 @@ class Database:
         return (self._write if write else self._read)()
 
     def create_all(self) -> None:
-        # A later migration tool replaces this; until then the models are the schema.
-        from srportal_desktop.server.models import Base
+        """The schema, made and upgraded by the migrations: there is no other way to make it."""
+        self.migrate()
 
-        Base.metadata.create_all(self.engine)
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest migration (cheap when it is there already)."""
+        migrations.upgrade(self.engine.execution_options(sqlite_begin="IMMEDIATE"))
+
+    def schema_revision(self) -> str | None:
+        """The migration the schema is at (None: an empty database)."""
+        with self.engine.connect() as connection:
+            return migrations.current_revision(connection)
+
+    def schema_is_current(self) -> bool:
+        """Whether the schema is at the newest migration; raises when the database is down."""
+        return migrations.is_current(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
+def normalize_url(url: str | URL) -> URL:
+    """The URL with PostgreSQL pointed at psycopg 3, the driver this package installs.
+
+    `postgresql://` and `postgres://` would otherwise ask SQLAlchemy for psycopg2.
+    """
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
 def _create_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "postgresql":
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={
+                "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
+                "application_name": "srportal-server",
+            },
+        )
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
 

@@ -52,6 +52,11 @@ def get_mailer(request: Request) -> Mailer:
     return get_context(request).mailer
 
 
+def get_client_ip(request: Request) -> str:
+    # The peer address; behind a proxy, uvicorn's --proxy-headers puts the real client here.
+    return request.client.host if request.client else "unknown"
+
+
 _bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/login")
 
 
@@ -76,3 +81,4 @@ IdempotencyKeyDep = Annotated[
 SettingsDep = Annotated[ServerSettings, Depends(get_settings)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
 CallerDep = Annotated[Account, Depends(get_caller)]
+ClientIpDep = Annotated[str, Depends(get_client_ip)]

@@ -188,6 +188,8 @@ def _human_message(error: dict[str, Any]) -> str:
             return "Must be true or false."
         case "string_type":
             return "Must be text."
+        case "string_unicode":
+            return "Must be valid Unicode text."
         case "list_type":
             return "Must be a list."
         case "enum" | "literal_error":
@@ -251,16 +253,25 @@ async def _on_validation(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.INTERNAL_ERROR)
-    if exc.status_code == 404:
+    status = exc.status_code
+    code = _CODE_BY_STATUS.get(status, ErrorCode.INTERNAL_ERROR)
+    errors: list[FieldError] = []
+    if status == 404:
         detail = f"There is nothing at {request.url.path}."
-    elif exc.status_code == 405:
+    elif status == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
+    elif status == 400:
+        # The framework could not parse the body (bad UTF-8, JSON nested too deep): that is
+        # invalid input like any other, so it is answered the same way.
+        status, detail = 422, "The request body is not valid JSON."
+        errors = [FieldError(field="body", message="Send one JSON object, UTF-8 encoded.")]
     else:
         detail = str(exc.detail)
+        if status == 413:
+            errors = [FieldError(field="body", message=detail)]
     headers = dict(exc.headers or {})
     return problem_response(
-        ProblemError(detail, code=code, status=exc.status_code, headers=headers)
+        ProblemError(detail, code=code, status=status, headers=headers, errors=errors)
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -160,6 +161,22 @@ class License(Base):
     activated_at: Mapped[datetime | None] = mapped_column()
     expires_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Rehosts over the license's life; the yearly limit counts LicenseDeactivation rows.
+    deactivation_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class LicenseDeactivation(Base):
+    """One rehost of a license: the machine binding it freed, and when."""
+
+    __tablename__ = "license_deactivations"
+    __table_args__ = (Index("ix_license_deactivations_license_at", "license_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    license_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("licenses.id"))
+    machine_id: Mapped[str] = mapped_column(String(200))
+    actor_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(Base):
@@ -176,6 +193,38 @@ class AuditEvent(Base):
     target_kind: Mapped[str] = mapped_column(String(32))
     target_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ChangeRecord(Base):
+    """The change feed behind `GET /v1/changes`: one row per object changed by a commit.
+
+    `seq` grows in commit order (see services/change_feed.py). `holder_id` is the account in
+    whose view the object lies (a license's owner, a grant's grantee, an account itself), so a
+    sub-user reads only the rows it holds and a reseller only its tenant's rows.
+    """
+
+    __tablename__ = "change_feed"
+    __table_args__ = (
+        Index("ix_change_feed_tenant_seq", "tenant_id", "seq"),
+        Index("ix_change_feed_holder_seq", "holder_id", "seq"),
+        Index("ix_change_feed_entity_seq", "entity_id", "seq"),
+        # AUTOINCREMENT: SQLite never hands out a number twice, even after rows are deleted.
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    tenant_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    kind: Mapped[str] = mapped_column(String(16))  # license, grant or account
+    entity_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    holder_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+
+
+# Licenses whose term ran out since a client's last pull, found without a scan (delta sync).
+Index("ix_licenses_tenant_expires", License.tenant_id, License.expires_at)
+Index("ix_licenses_expires", License.expires_at)
 
 
 class AuthToken(Base):
@@ -230,3 +279,19 @@ class IdempotencyRecord(Base):
     # None while the first request is still in flight.
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateLimitCounter(Base):
+    """Attempts counted under one key (e.g. failed sign-ins from one IP) in one fixed window.
+
+    Kept in the database so every server worker shares the same counts; a sliding window is
+    estimated from the current and the previous window.
+    """
+
+    __tablename__ = "rate_limit_counters"
+    __table_args__ = (Index("ix_rate_limit_window_start", "window_start"),)
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    # Seconds since the epoch at which the window opened (a multiple of the window length).
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer, default=0)

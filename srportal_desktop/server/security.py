@@ -1,4 +1,4 @@
-"""Password hashing (argon2id) and opaque tokens (random, stored as SHA-256 digests)."""
+"""Passwords (argon2id, and the policy for new ones) and opaque tokens (stored as SHA-256)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,37 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from srportal_desktop.api.schema import MIN_PASSWORD_LENGTH
+
+MAX_PASSWORD_LENGTH = 256
+
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def password_problem(password: str, email: str | None = None) -> str | None:
+    """Why `password` cannot be chosen as a new password, as a sentence; None when it can.
+
+    Length is what makes a password strong (NIST SP 800-63B), so beyond a minimum length only
+    the choices an attacker tries first are refused; any characters, spaces included, are fine.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Must be at least {MIN_PASSWORD_LENGTH} characters long."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"Must be at most {MAX_PASSWORD_LENGTH} characters long."
+    if not password.strip():
+        return "Must not be only spaces."
+    if len(set(password)) == 1:
+        return "Must not be one character repeated."
+    if email:
+        address = email.strip().casefold()
+        guess = password.strip().casefold()
+        if guess in (address, address.partition("@")[0]):
+            return "Must not be your email address."
+    return None
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:

@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
-from tests.server.conftest import PASSWORD, Actor, World, login, ok, problem
+import hashlib
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from srportal_desktop.server.app import create_app
+from srportal_desktop.server.bootstrap import create_reseller
+from srportal_desktop.server.db import Database
+from srportal_desktop.server.models import AuthToken, utcnow
+from srportal_desktop.server.security import password_problem, token_digest
+from srportal_desktop.server.settings import ServerSettings
+from tests.server.conftest import (
+    PASSWORD,
+    Actor,
+    TestClient,
+    World,
+    fields,
+    invite_token,
+    login,
+    ok,
+    problem,
+)
 
 
 def test_login_returns_a_bearer_token_pair(alice: Actor) -> None:
@@ -96,3 +119,187 @@ def test_a_disabled_sub_user_cannot_sign_in_and_is_signed_out(world: World) -> N
         "unauthenticated",
     )
     assert "disabled" in body["detail"]
+
+
+# --- tokens at rest, expiry, kinds -----------------------------------------------------------
+
+
+@pytest.fixture
+def db(settings: ServerSettings) -> Iterator[Database]:
+    database = Database(settings.database_url)
+    yield database
+    database.dispose()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_tokens_are_stored_only_as_digests(alice: Actor, db: Database) -> None:
+    tokens = login(alice.http, alice.email)
+    with db.session() as session:
+        stored = set(session.scalars(select(AuthToken.token_hash)))
+    for raw in (tokens["access_token"], tokens["refresh_token"]):
+        assert raw not in stored
+        assert hashlib.sha256(raw.encode()).hexdigest() in stored
+
+
+def test_the_access_token_lifetime_is_a_setting(settings: ServerSettings) -> None:
+    short = settings.model_copy(update={"access_token_ttl_seconds": 60})
+    app = create_app(short)
+    try:
+        with TestClient(app) as http:
+            create_reseller(short, "carol@reseller-c.example", PASSWORD, 1, 1, False)
+            assert login(http, "carol@reseller-c.example")["expires_in"] == 60
+    finally:
+        app.state.context.db.dispose()
+
+
+def expire(db: Database, raw_token: str) -> None:
+    with db.session(write=True) as session:
+        session.execute(
+            update(AuthToken)
+            .where(AuthToken.token_hash == token_digest(raw_token))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        session.commit()
+
+
+def test_an_expired_access_token_is_refused_and_refresh_gets_a_new_one(
+    alice: Actor, db: Database
+) -> None:
+    tokens = login(alice.http, alice.email)
+    expire(db, tokens["access_token"])
+    body = problem(
+        alice.http.get("/v1/me", headers=bearer(tokens["access_token"])), 401, "unauthenticated"
+    )
+    assert "sign in again" in body["detail"]
+    renewed = ok(
+        alice.http.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    )
+    assert ok(alice.http.get("/v1/me", headers=bearer(renewed["access_token"])))["id"] == alice.id
+
+
+def test_an_expired_refresh_token_is_refused(alice: Actor, db: Database) -> None:
+    tokens = login(alice.http, alice.email)
+    expire(db, tokens["refresh_token"])
+    problem(
+        alice.http.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}),
+        401,
+        "unauthenticated",
+    )
+
+
+def test_access_and_refresh_tokens_are_not_interchangeable(alice: Actor) -> None:
+    tokens = login(alice.http, alice.email)
+    problem(
+        alice.http.get("/v1/me", headers=bearer(tokens["refresh_token"])), 401, "unauthenticated"
+    )
+    problem(
+        alice.http.post("/v1/auth/refresh", json={"refresh_token": tokens["access_token"]}),
+        401,
+        "unauthenticated",
+    )
+    # Neither attempt cost the session anything.
+    ok(alice.http.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}))
+
+
+def test_logout_after_refreshes_ends_the_whole_sign_in(alice: Actor) -> None:
+    first = login(alice.http, alice.email)
+    second = ok(alice.http.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}))
+    third = ok(alice.http.post("/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}))
+    # Signing out with the newest refresh token ends every token of this sign-in.
+    assert (
+        alice.http.post(
+            "/v1/auth/logout", json={"refresh_token": third["refresh_token"]}
+        ).status_code
+        == 204
+    )
+    for access in (second["access_token"], third["access_token"]):
+        problem(alice.http.get("/v1/me", headers=bearer(access)), 401, "unauthenticated")
+    problem(
+        alice.http.post("/v1/auth/refresh", json={"refresh_token": third["refresh_token"]}),
+        401,
+        "unauthenticated",
+    )
+    # Signing out twice, or with an unknown token, is not an error.
+    assert (
+        alice.http.post(
+            "/v1/auth/logout", json={"refresh_token": third["refresh_token"]}
+        ).status_code
+        == 204
+    )
+    assert alice.http.post("/v1/auth/logout", json={"refresh_token": "unknown"}).status_code == 204
+
+
+def test_reuse_of_a_rotated_token_spares_other_sign_ins(alice: Actor) -> None:
+    laptop = login(alice.http, alice.email)
+    phone = login(alice.http, alice.email)
+    rotated = ok(
+        alice.http.post("/v1/auth/refresh", json={"refresh_token": laptop["refresh_token"]})
+    )
+    problem(
+        alice.http.post("/v1/auth/refresh", json={"refresh_token": laptop["refresh_token"]}),
+        401,
+        "unauthenticated",
+    )
+    problem(
+        alice.http.get("/v1/me", headers=bearer(rotated["access_token"])), 401, "unauthenticated"
+    )
+    assert ok(alice.http.get("/v1/me", headers=bearer(phone["access_token"])))["id"] == alice.id
+
+
+def test_a_disabled_sub_user_cannot_refresh_and_stays_out_after_re_enabling(world: World) -> None:
+    ann = world.ann
+    tokens = login(ann.http, ann.email)
+    ok(world.alice.patch(f"/v1/sub-users/{ann.id}", {"status": "disabled"}))
+    problem(
+        ann.http.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}),
+        401,
+        "unauthenticated",
+    )
+    ok(world.alice.patch(f"/v1/sub-users/{ann.id}", {"status": "active"}))
+    # Disabling signed Ann out for good: enabling lets her sign in again, not resume.
+    problem(ann.http.get("/v1/me", headers=bearer(tokens["access_token"])), 401, "unauthenticated")
+    problem(
+        ann.http.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}),
+        401,
+        "unauthenticated",
+    )
+    assert ok(ann.http.get("/v1/me", headers=bearer(login(ann.http, ann.email)["access_token"])))
+
+
+# --- password policy -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("short", "Must be at least 8 characters long."),
+        ("        ", "Must not be only spaces."),
+        ("aaaaaaaaaaaa", "Must not be one character repeated."),
+        ("new.tech@customer.example", "Must not be your email address."),
+        ("NEW.TECH@Customer.Example", "Must not be your email address."),
+        ("New.Tech", "Must not be your email address."),
+        ("x" * 200 + "y" * 57, "Must be at most 256 characters long."),
+    ],
+)
+def test_accept_invite_enforces_the_password_policy(
+    settings: ServerSettings, alice: Actor, password: str, message: str
+) -> None:
+    ok(alice.post("/v1/sub-users", {"email": "new.tech@customer.example"}), 201)
+    token = invite_token(settings, "new.tech@customer.example")
+    response = alice.http.post(
+        "/v1/auth/accept-invite", json={"token": token, "password": password}
+    )
+    body = problem(response, 422, "validation_failed")
+    assert fields(body) == {"password": message}
+    # The invitation is still good for a better choice.
+    ok(alice.http.post("/v1/auth/accept-invite", json={"token": token, "password": PASSWORD}))
+
+
+@pytest.mark.parametrize(
+    "password", ["12345678", "pass word", "ab" * 4, "ünïcødé✓✓", "xy" * 128, "  padded  "]
+)
+def test_the_password_policy_accepts_any_long_enough_choice(password: str) -> None:
+    assert password_problem(password, "someone@example.com") is None

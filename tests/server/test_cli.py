@@ -94,6 +94,12 @@ def test_create_reseller_errors_exit_non_zero_with_a_message(
     assert main(args) == 1
     assert "password" in capsys.readouterr().err
 
+    # The password policy of invitations holds here too: not the email, not one repeated key.
+    for weak in ("e@reseller.example", "aaaaaaaaaaaa"):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(weak + "\n"))
+        assert main(args) == 1
+        assert "password" in capsys.readouterr().err.lower()
+
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert main(args) == 1
     assert "no password" in capsys.readouterr().err

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from srportal_desktop.server.app import create_app
 from srportal_desktop.server.db import Database
@@ -23,6 +24,7 @@ from tests.server.conftest import (
     body_text,
     fields,
     invite_token,
+    license_body,
     login,
     new_reseller,
     ok,
@@ -265,3 +267,70 @@ def test_without_any_mail_transport_the_invite_is_reported_unsent(tmp_path: Path
         alice = new_reseller(settings, http, "alice@reseller-a.example")
         created = ok(alice.post("/v1/sub-users", {"email": "tech@customer.example"}), 201)
     assert created["invite_email_sent"] is False
+
+
+def test_invitation_codes_are_stored_only_as_digests(
+    settings: ServerSettings, alice: Actor
+) -> None:
+    ok(alice.post("/v1/sub-users", {"email": "tech@customer.example"}), 201)
+    token = invite_token(settings, "tech@customer.example")
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            stored = list(session.scalars(select(InviteToken.token_hash)))
+    finally:
+        db.dispose()
+    assert stored == [hashlib.sha256(token.encode()).hexdigest()]
+
+
+def test_a_failed_resend_keeps_the_previous_code_working(
+    settings: ServerSettings, broken_mail: tuple[BrokenMailer, FastAPI]
+) -> None:
+    _, app = broken_mail
+    with TestClient(app) as http:
+        alice = new_reseller(settings, http, "alice@reseller-a.example")
+        created = ok(alice.post("/v1/sub-users", {"email": "tech@customer.example"}), 201)
+        [first] = _codes(app, "tech@customer.example")
+        problem(alice.post(f"/v1/sub-users/{created['id']}/resend-invite"), 503, "mail_unavailable")
+        # The new code never reached anyone, so the old one must still work.
+        ok(http.post("/v1/auth/accept-invite", json={"token": first, "password": PASSWORD}))
+
+
+def _codes(app: FastAPI, to: str) -> list[str]:
+    mailer = app.state.context.mailer
+    assert isinstance(mailer, BrokenMailer)
+    return [
+        body_text(m).split("accept-invite?token=")[1].split()[0]
+        for m in mailer.attempts
+        if m["To"] == to
+    ]
+
+
+def test_a_disabled_sub_user_receives_no_grants_or_licenses_until_enabled(world: World) -> None:
+    alice, ann = world.alice, world.ann
+    lic = ok(alice.post("/v1/licenses", license_body("For Ann")), 201)
+    ok(alice.patch(f"/v1/sub-users/{ann.id}", {"status": "disabled"}))
+    grant = {"grantee_id": ann.id, "supported_sensors": ["ouster-os1-64"], "lpu": 1, "sensors": 1}
+    before = alice.pool()
+    problem(alice.post("/v1/grants", grant), 409, "invalid_state")
+    problem(
+        alice.post(f"/v1/licenses/{lic['id']}/transfer", {"to_sub_user_id": ann.id}),
+        409,
+        "invalid_state",
+    )
+    assert alice.pool() == before
+    assert ok(alice.get(f"/v1/licenses/{lic['id']}"))["owner_id"] == alice.id
+
+    ok(alice.patch(f"/v1/sub-users/{ann.id}", {"status": "active"}))
+    ok(alice.post("/v1/grants", grant), 201)
+    moved = ok(alice.post(f"/v1/licenses/{lic['id']}/transfer", {"to_sub_user_id": ann.id}))
+    assert moved["owner_id"] == ann.id
+
+
+def test_disabling_ends_every_session_of_the_sub_user_at_once(world: World) -> None:
+    ann = world.ann
+    sessions = [login(ann.http, ann.email) for _ in range(3)]
+    ok(world.alice.patch(f"/v1/sub-users/{ann.id}", {"status": "disabled"}))
+    for tokens in sessions:
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        problem(ann.http.get("/v1/me", headers=headers), 401, "unauthenticated")

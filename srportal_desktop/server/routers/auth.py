@@ -5,25 +5,25 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from srportal_desktop.api import schema
-from srportal_desktop.server.deps import SessionDep, SettingsDep
+from srportal_desktop.server.deps import ClientIpDep, SessionDep, SettingsDep
 from srportal_desktop.server.routers.common import problems
 from srportal_desktop.server.services import auth
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=problems(401, 422))
 
 
-@router.post("/login")
+@router.post("/login", responses=problems(429))
 def login(
-    body: schema.LoginRequest, session: SessionDep, settings: SettingsDep
+    body: schema.LoginRequest, session: SessionDep, settings: SettingsDep, client_ip: ClientIpDep
 ) -> schema.TokenPair:
-    return auth.login(session, settings, str(body.email), body.password)
+    return auth.login(session, settings, str(body.email), body.password, client_ip)
 
 
-@router.post("/refresh")
+@router.post("/refresh", responses=problems(429))
 def refresh(
-    body: schema.RefreshRequest, session: SessionDep, settings: SettingsDep
+    body: schema.RefreshRequest, session: SessionDep, settings: SettingsDep, client_ip: ClientIpDep
 ) -> schema.TokenPair:
-    return auth.refresh(session, settings, body.refresh_token)
+    return auth.refresh(session, settings, body.refresh_token, client_ip)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -32,8 +32,11 @@ def logout(body: schema.RefreshRequest, session: SessionDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/accept-invite")
+@router.post("/accept-invite", responses=problems(429))
 def accept_invite(
-    body: schema.AcceptInviteRequest, session: SessionDep, settings: SettingsDep
+    body: schema.AcceptInviteRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    client_ip: ClientIpDep,
 ) -> schema.TokenPair:
-    return auth.accept_invite(session, settings, body.token, body.password)
+    return auth.accept_invite(session, settings, body.token, body.password, client_ip)

@@ -1,4 +1,4 @@
-"""`/v1/licenses`: create, bulk-create, list, look up, transfer, history."""
+"""`/v1/licenses`: create, list, transfer, activate, key file, deactivate, revoke, history."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from fastapi import APIRouter, status
 
 from srportal_desktop.api import schema
 from srportal_desktop.api.schema import LicenseStatus
-from srportal_desktop.server.deps import CallerDep, IdempotencyKeyDep, SessionDep
+from srportal_desktop.server.deps import CallerDep, IdempotencyKeyDep, SessionDep, SettingsDep
 from srportal_desktop.server.routers.common import problems
-from srportal_desktop.server.services import idempotency, licenses
+from srportal_desktop.server.routers.keys import SignerDep
+from srportal_desktop.server.services import activation, idempotency, licenses
 
 router = APIRouter(prefix="/v1/licenses", tags=["licenses"], responses=problems(401, 403, 404, 422))
 
@@ -79,3 +80,38 @@ def transfer(
 @router.get("/{license_id}/history")
 def history(license_id: str, caller: CallerDep, session: SessionDep) -> schema.History:
     return licenses.history(session, caller, license_id)
+
+
+@router.post("/{license_id}/activate", responses=problems(409))
+def activate(
+    license_id: str,
+    body: schema.ActivateRequest,
+    caller: CallerDep,
+    session: SessionDep,
+    signer: SignerDep,
+) -> schema.Activation:
+    """Bind to a machine and get the signed key file; the first activation starts the term."""
+    return activation.activate(session, signer, caller, license_id, body)
+
+
+@router.get("/{license_id}/key-file", responses=problems(409))
+def key_file(
+    license_id: str, caller: CallerDep, session: SessionDep, signer: SignerDep
+) -> schema.KeyFile:
+    return activation.key_file(session, signer, caller, license_id)
+
+
+@router.post("/{license_id}/deactivate", responses=problems(409))
+def deactivate(
+    license_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep
+) -> schema.License:
+    """Free the machine binding for a rehost (limited per year); the term keeps running."""
+    return activation.deactivate(
+        session, caller, license_id, yearly_limit=settings.max_deactivations_per_year
+    )
+
+
+@router.post("/{license_id}/revoke", responses=problems(409))
+def revoke(license_id: str, caller: CallerDep, session: SessionDep) -> schema.License:
+    """End the license; a never-activated one returns its quota to its grant."""
+    return activation.revoke(session, caller, license_id)

@@ -7,7 +7,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from srportal_desktop.api import schema
-from srportal_desktop.api.schema import MIN_PASSWORD_LENGTH, Role, SubUserStatus
+from srportal_desktop.api.schema import Role, SubUserStatus
+from srportal_desktop.server import security
 from srportal_desktop.server.errors import EmailTakenError, ValidationFailedError
 from srportal_desktop.server.models import Account, new_id, utcnow
 from srportal_desktop.server.security import hash_password
@@ -19,13 +20,13 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def check_new_password(password: str, field: str = "password") -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
+def check_new_password(password: str, email: str | None = None, field: str = "password") -> None:
+    """The password policy for every new password (invitations, resellers, admins)."""
+    problem = security.password_problem(password, email)
+    if problem is not None:
         raise ValidationFailedError.on_field(
-            field, f"Must be at least {MIN_PASSWORD_LENGTH} characters long."
+            field, problem, f"Choose another password: {problem[:1].lower()}{problem[1:]}"
         )
-    if not password.strip():
-        raise ValidationFailedError.on_field(field, "Must not be only spaces.")
 
 
 def by_email(session: Session, email: str) -> Account | None:

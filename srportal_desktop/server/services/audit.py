@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from srportal_desktop.server.models import AuditEvent, utcnow
+from srportal_desktop.server.services import change_feed
 
 
 def record(
@@ -29,6 +30,8 @@ def record(
         details=details or {},
     )
     session.add(event)
+    # Every change passes here, so this is where it also enters the delta-sync feed.
+    change_feed.mark(session, target_kind, target_id)
     return event
 
 

@@ -1,4 +1,10 @@
-"""Signing in: passwords, bearer tokens (access + rotating refresh), invitations."""
+"""Signing in: passwords, bearer tokens (access + rotating refresh), invitations.
+
+Tokens are opaque and stored only as SHA-256 digests. A sign-in starts a token family; every
+refresh retires the refresh token it used and issues a new pair in the same family, and
+presenting a retired refresh token again (a copy in someone else's hands) revokes the family.
+Failed attempts are throttled per email address and per client IP (see rate_limit).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from srportal_desktop.api import schema
 from srportal_desktop.api.schema import SubUserStatus
-from srportal_desktop.server.errors import UnauthenticatedError
+from srportal_desktop.server.errors import UnauthenticatedError, ValidationFailedError
 from srportal_desktop.server.models import Account, AuthToken, InviteToken, new_id, utcnow
 from srportal_desktop.server.security import (
     hash_password,
@@ -18,16 +24,24 @@ from srportal_desktop.server.security import (
     token_digest,
     verify_password,
 )
-from srportal_desktop.server.services import accounts, audit, sql
+from srportal_desktop.server.services import accounts, audit, rate_limit, sql
 from srportal_desktop.server.settings import ServerSettings
 
 WRONG_CREDENTIALS = "The email address or password is incorrect."
 SESSION_ENDED = "Your session has ended; please sign in again."
+INVITE_INVALID = "This invitation is not valid: it was used, replaced or expired."
 
 
 def login(
-    session: Session, settings: ServerSettings, email: str, password: str
+    session: Session, settings: ServerSettings, email: str, password: str, client_ip: str
 ) -> schema.TokenPair:
+    hits = rate_limit.attempt(
+        session,
+        [
+            _per_email(settings, "login", email),
+            _per_ip(settings, "login", client_ip),
+        ],
+    )
     found = accounts.by_email(session, email)
     account_id = found.id if found else None
     stored_hash = found.password_hash if found else None
@@ -52,12 +66,16 @@ def login(
             AuthToken.account_id == account.id, AuthToken.expires_at <= utcnow()
         ),
     )
+    rate_limit.refund(session, hits)  # a success is no guess: only failures use up the budget
     tokens = _issue(session, settings, account.id, family_id=new_id())
     session.commit()
     return tokens
 
 
-def refresh(session: Session, settings: ServerSettings, refresh_token: str) -> schema.TokenPair:
+def refresh(
+    session: Session, settings: ServerSettings, refresh_token: str, client_ip: str
+) -> schema.TokenPair:
+    hits = rate_limit.attempt(session, [_per_ip(settings, "refresh", client_ip)])
     row = session.scalar(
         select(AuthToken).where(
             AuthToken.token_hash == token_digest(refresh_token), AuthToken.kind == "refresh"
@@ -81,6 +99,7 @@ def refresh(session: Session, settings: ServerSettings, refresh_token: str) -> s
     if account is None or account.status != SubUserStatus.ACTIVE:
         session.rollback()
         raise UnauthenticatedError(SESSION_ENDED)
+    rate_limit.refund(session, hits)
     tokens = _issue(session, settings, account.id, family_id=row.family_id)
     session.commit()
     return tokens
@@ -124,58 +143,80 @@ def revoke_all(session: Session, account_id: str) -> None:
 
 
 def accept_invite(
-    session: Session, settings: ServerSettings, token: str, password: str
+    session: Session, settings: ServerSettings, token: str, password: str, client_ip: str
 ) -> schema.TokenPair:
     accounts.check_new_password(password)
-    # Hashed before the transaction starts, so no lock is held while argon2 works.
+    hits = rate_limit.attempt(session, [_per_ip(settings, "accept-invite", client_ip)])
+    invite = _open_invite(session, token)
+    account = session.get(Account, invite.account_id)
+    if account is None or account.status != SubUserStatus.INVITED:
+        raise UnauthenticatedError(INVITE_INVALID)
+    try:
+        accounts.check_new_password(password, account.email)
+    except ValidationFailedError:
+        # A usable invitation and a poor choice of password: a typing matter, not a guess.
+        rate_limit.refund(session, hits)
+        session.commit()
+        raise
+    invite_id, account_id = invite.id, account.id
+    # argon2 is slow on purpose: hold no transaction (nor SQLite's write lock) while it works.
+    session.rollback()
     password_hash = hash_password(password)
+
     now = utcnow()
-    invite = session.scalar(
-        select(InviteToken).where(InviteToken.token_hash == token_digest(token))
-    )
-    account = session.get(Account, invite.account_id) if invite else None
-    if (
-        invite is None
-        or account is None
-        or invite.expires_at <= now
-        or account.status != SubUserStatus.INVITED
-    ):
-        raise UnauthenticatedError(
-            "This invitation is not valid: it was used, replaced or expired."
-        )
     used = sql.run(
         session,
         update(InviteToken)
         .where(
-            InviteToken.id == invite.id,
+            InviteToken.id == invite_id,
             InviteToken.used_at.is_(None),
             InviteToken.revoked.is_(False),
+            InviteToken.expires_at > now,
         )
         .values(used_at=now),
     )
-    if used.rowcount != 1:
-        raise UnauthenticatedError(
-            "This invitation is not valid: it was used, replaced or expired."
-        )
+    # Conditional, so an account disabled meanwhile stays disabled.
+    activated = sql.run(
+        session,
+        update(Account)
+        .where(Account.id == account_id, Account.status == SubUserStatus.INVITED.value)
+        .values(password_hash=password_hash, status=SubUserStatus.ACTIVE.value),
+    )
+    if used.rowcount != 1 or activated.rowcount != 1:
+        session.rollback()
+        raise UnauthenticatedError(INVITE_INVALID)
     # Any other outstanding invitation for this account dies with this one.
     sql.run(
         session,
         update(InviteToken)
-        .where(InviteToken.account_id == account.id, InviteToken.id != invite.id)
+        .where(InviteToken.account_id == account_id, InviteToken.id != invite_id)
         .values(revoked=True),
     )
-    account.password_hash = password_hash
-    account.status = SubUserStatus.ACTIVE.value
     audit.record(
         session,
-        actor_id=account.id,
+        actor_id=account_id,
         action="invite.accepted",
         target_kind="account",
-        target_id=account.id,
+        target_id=account_id,
     )
-    tokens = _issue(session, settings, account.id, family_id=new_id())
+    rate_limit.refund(session, hits)
+    tokens = _issue(session, settings, account_id, family_id=new_id())
     session.commit()
     return tokens
+
+
+def _open_invite(session: Session, token: str) -> InviteToken:
+    """The unused, unexpired invitation `token` stands for, or UnauthenticatedError."""
+    invite = session.scalar(
+        select(InviteToken).where(
+            InviteToken.token_hash == token_digest(token),
+            InviteToken.used_at.is_(None),
+            InviteToken.revoked.is_(False),
+        )
+    )
+    if invite is None or invite.expires_at <= utcnow():
+        raise UnauthenticatedError(INVITE_INVALID)
+    return invite
 
 
 def new_invite(
@@ -230,4 +271,22 @@ def _revoke_family(session: Session, family_id: str) -> None:
     sql.run(
         session,
         update(AuthToken).where(AuthToken.family_id == family_id).values(revoked=True),
+    )
+
+
+def _per_email(settings: ServerSettings, action: str, email: str) -> rate_limit.Limit:
+    # A digest keeps mistyped and made-up addresses out of the table.
+    address = token_digest(accounts.normalize_email(email))
+    return rate_limit.Limit(
+        key=f"{action}:email:{address}",
+        attempts=settings.auth_attempts_per_email,
+        window_seconds=settings.auth_attempts_window_seconds,
+    )
+
+
+def _per_ip(settings: ServerSettings, action: str, client_ip: str) -> rate_limit.Limit:
+    return rate_limit.Limit(
+        key=f"{action}:ip:{client_ip[:100]}",
+        attempts=settings.auth_attempts_per_ip,
+        window_seconds=settings.auth_attempts_window_seconds,
     )

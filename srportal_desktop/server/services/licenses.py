@@ -1,4 +1,7 @@
-"""Licenses: create (one or in bulk), list, look up, transfer, history."""
+"""Licenses: create (one or in bulk), list, look up, transfer, history.
+
+Activation, key files, deactivation and revocation are in `activation`.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,15 @@ from srportal_desktop.server.errors import (
     ValidationFailedError,
 )
 from srportal_desktop.server.models import Account, License, utcnow
-from srportal_desktop.server.services import audit, catalog, pagination, quota, tree, views
+from srportal_desktop.server.services import (
+    audit,
+    catalog,
+    license_status,
+    pagination,
+    quota,
+    tree,
+    views,
+)
 
 MAX_NAMES_IN_MESSAGE = 10
 
@@ -53,7 +64,8 @@ def list_licenses(
     if q:
         query = query.where(License.name_key.contains(name_key(q.strip()), autoescape=True))
     if status is not None:
-        query = query.where(License.status == status.value)
+        # The status as of now (expiry is computed); the keyset order is untouched by it.
+        query = query.where(license_status.condition(status, utcnow()))
     rows = session.scalars(
         pagination.keyset(query, License.created_at, License.id, cursor, size)
     ).all()
@@ -64,13 +76,34 @@ def list_licenses(
 
 
 def get_license(session: Session, caller: Account, license_id: str) -> schema.License:
-    return views.license_(_visible_license(session, caller, license_id))
+    return views.license_(visible_license(session, caller, license_id))
 
 
 def history(session: Session, caller: Account, license_id: str) -> schema.History:
-    row = _visible_license(session, caller, license_id)
+    """Everything done to the license, oldest first: created, transferred, activated ..."""
+    row = visible_license(session, caller, license_id)
     events = audit.events_for(session, "license", row.id)
-    return schema.History(items=[views.history_entry(e) for e in events])
+    entries = [views.history_entry(e) for e in events]
+    if caller.role == Role.SUB_USER:
+        entries = [_seen_by_sub_user(entry, caller) for entry in entries]
+    return schema.History(items=entries)
+
+
+def _seen_by_sub_user(entry: schema.HistoryEntry, caller: Account) -> schema.HistoryEntry:
+    """A sub-user sees who did what only for itself and its reseller, never other customers
+    (a license may have passed through other sub-users before it arrived)."""
+    known = {caller.id, caller.parent_id}
+    details = dict(entry.details)
+    if details.get("owner_id") not in (None, caller.id):
+        details.pop("grant_id", None)  # the earlier owner's grant, not this sub-user's
+    for key in [k for k in details if k.endswith("owner_id")]:
+        if details[key] not in known:
+            del details[key]
+            label = key.removesuffix("_id")
+            if label in details:
+                details[label] = "another account"
+    actor_id = entry.actor_id if entry.actor_id in known else None
+    return entry.model_copy(update={"details": details, "actor_id": actor_id})
 
 
 # --- creating ----------------------------------------------------------------------------------
@@ -142,6 +175,7 @@ def _create(
             activated_at=None,
             expires_at=None,
             created_at=now,
+            deactivation_count=0,
         )
         for license_id, name in zip(ids, names, strict=True)
     ]
@@ -205,7 +239,7 @@ def transfer(
     session: Session, caller: Account, license_id: str, request: schema.TransferRequest
 ) -> schema.License:
     tree.require_manager(caller, "transfer licenses")
-    row = _visible_license(session, caller, license_id)
+    row = visible_license(session, caller, license_id, for_update=True)
     target_id = request.to_sub_user_id
     if target_id == row.owner_id:
         raise InvalidStateError.on_field(
@@ -226,6 +260,14 @@ def transfer(
             "to_sub_user_id",
             f"{target.label} is disabled.",
             f"{target.label} is disabled and cannot receive licenses.",
+        )
+    if target.tenant_id != row.tenant_id:
+        # Names are unique per reseller tree and quota came from it: a license never leaves it.
+        raise InvalidStateError.on_field(
+            "to_sub_user_id",
+            f"{target.label} belongs to another reseller.",
+            f"{row.name} can only move within its reseller's tree; "
+            f"{target.label} belongs to another reseller.",
         )
 
     previous = session.get(Account, row.owner_id)
@@ -257,8 +299,15 @@ def _in_view(caller: Account) -> ColumnElement[bool]:
     return tree.in_view(License.owner_id, caller)
 
 
-def _visible_license(session: Session, caller: Account, license_id: str) -> License:
-    row = session.scalar(select(License).where(License.id == license_id, _in_view(caller)))
+def visible_license(
+    session: Session, caller: Account, license_id: str, *, for_update: bool = False
+) -> License:
+    """The license if the caller may see it; `for_update` locks its row until commit."""
+    query = select(License).where(License.id == license_id, _in_view(caller))
+    if for_update:
+        # PostgreSQL locks the row; SQLite write transactions are already exclusive.
+        query = query.with_for_update(of=License)
+    row = session.scalar(query)
     if row is None:
         raise NotFoundError("No such license.")
     return row

@@ -1,6 +1,11 @@
 """Keyset (cursor) pagination over (created_at, id): stable under inserts, no offsets.
 
-The cursor is opaque to clients: URL-safe base64 of the last row's sort key.
+A page ends at a row's sort key and the next one starts strictly after it, so rows inserted
+while a client walks the pages never shift what it has not read yet: every row that existed
+when the walk began is returned exactly once, and `id` breaks ties between rows created in the
+same instant. Rows inserted meanwhile appear at the end (they are newer) or not at all.
+
+Cursors are opaque to clients: URL-safe base64 of a small JSON value.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from srportal_desktop.server.errors import ValidationFailedError
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+# Far more than any cursor this server writes; longer input is refused before decoding it.
+MAX_CURSOR_LENGTH = 512
 
 
 class _Keyed(Protocol):
@@ -31,33 +38,63 @@ RowT = TypeVar("RowT", bound=_Keyed)
 SelectT = TypeVar("SelectT", bound=Select[Any])
 
 
+def encode_token(value: object) -> str:
+    raw = json.dumps(value, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_token(text: str) -> Any:
+    """The JSON value inside a token; ValueError if it is not one of ours."""
+    if len(text) > MAX_CURSOR_LENGTH:
+        raise ValueError("cursor too long")
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (binascii.Error, UnicodeError) as exc:
+        raise ValueError("not a cursor") from exc
+
+
+def invalid_cursor() -> ValidationFailedError:
+    return ValidationFailedError.on_field(
+        "cursor", "This cursor is not valid; start again from the first page."
+    )
+
+
+def aware(text: object) -> datetime:
+    """An ISO 8601 time with a UTC offset; ValueError otherwise."""
+    if not isinstance(text, str):
+        raise ValueError("not a time")
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise ValueError("time without offset")
+    return at
+
+
 @dataclass(frozen=True)
 class Cursor:
     created_at: datetime
     id: str
 
     def encode(self) -> str:
-        raw = json.dumps([self.created_at.isoformat(), self.id], separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return encode_token([self.created_at.isoformat(), self.id])
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
         try:
-            padded = text + "=" * (-len(text) % 4)
-            created, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            at = datetime.fromisoformat(created)
-            if at.tzinfo is None or not isinstance(row_id, str):
-                raise ValueError("incomplete cursor")
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-            raise ValidationFailedError.on_field(
-                "cursor", "This cursor is not valid; start again from the first page."
-            ) from None
-        return cls(at, row_id)
+            value = decode_token(text)
+            if not isinstance(value, list) or len(value) != 2:
+                raise ValueError("not a list cursor")
+            created, row_id = value
+            if not isinstance(row_id, str) or not row_id:
+                raise ValueError("no row id")
+            return cls(aware(created), row_id)
+        except ValueError:
+            raise invalid_cursor() from None
 
 
-def check_limit(limit: int | None) -> int:
+def check_limit(limit: int | None, default: int = DEFAULT_LIMIT) -> int:
     if limit is None:
-        return DEFAULT_LIMIT
+        return default
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailedError.on_field("limit", f"Must be between 1 and {MAX_LIMIT}.")
     return limit

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from srportal_desktop.api import schema
 from srportal_desktop.server.models import Account, AuditEvent, Grant, License
-from srportal_desktop.server.services import catalog
+from srportal_desktop.server.services import catalog, license_status
 
 
 def pool(grants: Iterable[Grant]) -> schema.Pool:
@@ -78,12 +78,14 @@ def license_(row: License) -> schema.License:
         sensor_count=row.sensor_count,
         gpu_preset=row.gpu_preset,
         notes=row.notes,
-        status=schema.LicenseStatus(row.status),
+        status=license_status.effective(row),  # expiry is computed at read time
         machine_id=row.machine_id,
         issued_at=row.issued_at,
         activated_at=row.activated_at,
         expires_at=row.expires_at,
         grant_id=row.grant_id,
+        deactivation_count=row.deactivation_count,
+        revoked_at=row.revoked_at,
     )
 
 
