@@ -66,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic announces each of its plugins and contexts at INFO; its warnings still show.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     # Qt is imported here so `--version` and `--help` work without a display.
     import qasync
