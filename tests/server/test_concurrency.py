@@ -1,9 +1,9 @@
 """Racing requests over real HTTP: quota is never overspent, on SQLite and on PostgreSQL.
 
 Every race fires RACERS requests at once (one thread and one connection each) against a pool
-with fewer units left than asked for, at an in-process server and, on PostgreSQL, at
-`srportal-server serve --workers 4`, whose processes share nothing but the database. Totals are
-then checked in the database itself, not only through the API.
+with fewer units left than asked for, at an in-process server and at
+`srportal-server serve --workers 4`, whose processes share nothing but the database (one SQLite
+file, or PostgreSQL). Totals are then checked in the database itself, not only through the API.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,12 +57,16 @@ def worker_processes(
         yield server
 
 
-@pytest.fixture(
-    params=["in-process", pytest.param(f"{WORKERS}-workers", marks=pytest.mark.postgresql_only)]
-)
-def portal_url(request: pytest.FixtureRequest, settings: ServerSettings) -> Iterator[str]:
+@pytest.fixture(params=["in-process", f"{WORKERS}-workers"])
+def portal_url(
+    request: pytest.FixtureRequest, settings: ServerSettings, backend: str, tmp_path: Path
+) -> Iterator[str]:
     if request.param == "in-process":
         with EmbeddedServer(settings) as server:
+            yield server.url
+    elif backend == "sqlite":
+        # Several processes on one SQLite file (one host): each test has a file of its own.
+        with ServerProcess(settings.database_url, tmp_path / "workers", workers=WORKERS) as server:
             yield server.url
     else:
         processes: ServerProcess = request.getfixturevalue("worker_processes")
