@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import threading
-from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,6 +37,7 @@ from tests.server.conftest import (
     problem,
     sign_in,
 )
+from tests.server.racing import race_posts, tally
 
 YEAR = timedelta(days=365)
 
@@ -529,30 +529,6 @@ def server(settings: ServerSettings) -> Iterator[EmbeddedServer]:
         yield running
 
 
-def race(url: str, token: str, calls: list[tuple[str, dict[str, Any] | None]]) -> list[Any]:
-    """POST every call at once, one thread and connection each; the (status, code) answers."""
-    barrier = threading.Barrier(len(calls))
-    answers: list[Any] = [None] * len(calls)
-
-    def run(n: int) -> None:
-        path, body = calls[n]
-        with httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-        ) as http:
-            http.get("/healthz")  # connect before the start line
-            barrier.wait()
-            response = http.post(path, json=body)
-            answers[n] = (response.status_code, response.json().get("code"))
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert all(answer is not None for answer in answers)
-    return answers
-
-
 def test_racing_revocations_return_the_quota_once(
     settings: ServerSettings, server: EmbeddedServer
 ) -> None:
@@ -563,10 +539,9 @@ def test_racing_revocations_return_the_quota_once(
         racer = sign_in(http, "", "racer@reseller.example")
         created = new_license(racer, "Contested", sensor_count=3)
         new_license(racer, "Bystander", sensor_count=2)
-        answers = race(
-            server.url, racer.token, [(f"/v1/licenses/{created['id']}/revoke", None)] * 8
-        )
-        assert Counter(answers) == {(200, None): 1, (409, "invalid_state"): 7}
+        revoke = f"/v1/licenses/{created['id']}/revoke"
+        answers = tally(race_posts(server.url, [(racer.token, revoke, None)] * 8))
+        assert answers == {(200, None): 1, (409, "invalid_state"): 7}
         pool = racer.pool()
         assert (pool["lpu_used"], pool["sensor_used"]) == (1, 2)  # returned exactly once
 
@@ -581,7 +556,8 @@ def test_racing_activations_bind_one_machine(
         racer = sign_in(http, "", "racer@reseller.example")
         created = new_license(racer, "Contested")
         path = f"/v1/licenses/{created['id']}/activate"
-        answers = race(server.url, racer.token, [(path, {"machine_id": f"M{n}"}) for n in range(8)])
-        assert Counter(answers) == {(200, None): 1, (409, "invalid_state"): 7}
+        calls = [(racer.token, path, {"machine_id": f"M{n}"}) for n in range(8)]
+        answers = tally(race_posts(server.url, calls))
+        assert answers == {(200, None): 1, (409, "invalid_state"): 7}
         history = ok(racer.get(f"/v1/licenses/{created['id']}/history"))["items"]
         assert [e["action"] for e in history] == ["license.created", "license.activated"]

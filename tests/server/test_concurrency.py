@@ -8,10 +8,9 @@ file, or PostgreSQL). Totals are then checked in the database itself, not only t
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +35,13 @@ from tests.server.conftest import (
     ok,
     sign_in,
 )
+from tests.server.racing import race_posts, tally
 
 RACERS = 40
 LEFT = 10  # units left in the pool when the race starts
 SPENT_BEFORE = 2  # units already used by then
 WORKERS = 4
 EMAIL = "racer@reseller.example"
-
-Answer = tuple[int, str | None]
 
 
 @pytest.fixture(scope="module")
@@ -79,32 +77,6 @@ def db(settings: ServerSettings) -> Iterator[Database]:
     database = Database(settings.database_url)
     yield database
     database.dispose()
-
-
-def race(
-    url: str, token: str, request: Callable[[httpx.Client, int], httpx.Response]
-) -> Counter[Answer]:
-    """Fire RACERS requests at once; count the (status, problem code) answers."""
-    barrier = threading.Barrier(RACERS)
-    answers: list[Answer | None] = [None] * RACERS
-
-    def run(n: int) -> None:
-        with httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60
-        ) as http:
-            http.get("/healthz")  # connected before the start line
-            barrier.wait()
-            response = request(http, n)
-            code = response.json().get("code") if response.status_code >= 400 else None
-            answers[n] = (response.status_code, code)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(RACERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert None not in answers, answers
-    return Counter(answer for answer in answers if answer is not None)
 
 
 def racer(settings: ServerSettings, http: httpx.Client, **pool: Any) -> Actor:
@@ -148,10 +120,11 @@ def test_racing_license_creations_spend_exactly_what_is_left(
         for n in range(SPENT_BEFORE):
             ok(owner.post("/v1/licenses", license_body(f"Early {n}")), 201)
 
-        answers = race(
-            portal_url,
-            owner.token,
-            lambda client, n: client.post("/v1/licenses", json=license_body(f"Unit {n}")),
+        answers = tally(
+            race_posts(
+                portal_url,
+                [(owner.token, "/v1/licenses", license_body(f"Unit {n}")) for n in range(RACERS)],
+            )
         )
 
         assert answers == {(201, None): LEFT, (409, "quota_exceeded"): RACERS - LEFT}
@@ -172,13 +145,15 @@ def test_racing_bulk_creations_spend_only_whole_batches(
         owner = racer(settings, http, lpu=SPENT_BEFORE + LEFT, sensors=400)
         ok(owner.post("/v1/licenses/bulk", {"template": license_body("Early"), "copies": 2}), 201)
 
-        answers = race(
-            portal_url,
-            owner.token,
-            lambda client, n: client.post(
-                "/v1/licenses/bulk",
-                json={"template": license_body(f"Batch {n}"), "copies": copies},
-            ),
+        batch = "/v1/licenses/bulk"
+        answers = tally(
+            race_posts(
+                portal_url,
+                [
+                    (owner.token, batch, {"template": license_body(f"Batch {n}"), "copies": copies})
+                    for n in range(RACERS)
+                ],
+            )
         )
 
     winners = LEFT // copies
@@ -207,10 +182,8 @@ def test_racing_grants_spend_exactly_what_is_left(
         one_unit = {"grantee_id": crew.id, "supported_sensors": ["ouster-os1-64"], "sensors": 1}
         ok(owner.post("/v1/grants", one_unit | {"lpu": SPENT_BEFORE}), 201)
 
-        answers = race(
-            portal_url,
-            owner.token,
-            lambda client, n: client.post("/v1/grants", json=one_unit | {"lpu": 1}),
+        answers = tally(
+            race_posts(portal_url, [(owner.token, "/v1/grants", one_unit | {"lpu": 1})] * RACERS)
         )
 
         assert answers == {(201, None): LEFT, (409, "quota_exceeded"): RACERS - LEFT}
@@ -231,12 +204,18 @@ def test_racing_for_one_name_lets_exactly_one_win(
 ) -> None:
     with httpx.Client(base_url=portal_url, timeout=60) as http:
         owner = racer(settings, http, lpu=RACERS, sensors=400)
-        answers = race(
-            portal_url,
-            owner.token,
-            lambda client, n: client.post(
-                "/v1/licenses", json=license_body("Contested" if n % 2 else "CONTESTED")
-            ),
+        answers = tally(
+            race_posts(
+                portal_url,
+                [
+                    (
+                        owner.token,
+                        "/v1/licenses",
+                        license_body("Contested" if n % 2 else "CONTESTED"),
+                    )
+                    for n in range(RACERS)
+                ],
+            )
         )
         assert answers == {(201, None): 1, (409, "name_taken"): RACERS - 1}
     grant = pool_grant(db, owner.id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +23,7 @@ from tests.server.conftest import (
     problem,
     sign_in,
 )
+from tests.server.racing import race_posts
 
 Counts = tuple[int, int, int, int]
 
@@ -122,30 +122,6 @@ def server(settings: ServerSettings) -> Iterator[EmbeddedServer]:
         yield running
 
 
-def race(url: str, calls: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[str, int, Any]]:
-    """POST every (token, path, body) at once, one thread each; (path, status, code) answers."""
-    barrier = threading.Barrier(len(calls))
-    answers: list[Any] = [None] * len(calls)
-
-    def run(n: int) -> None:
-        token, path, body = calls[n]
-        with httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-        ) as http:
-            http.get("/healthz")  # connect before the start line
-            barrier.wait()
-            response = http.post(path, json=body)
-            answers[n] = (path, response.status_code, response.json().get("code"))
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert all(answer is not None for answer in answers)
-    return answers
-
-
 def test_reclaim_racing_license_creation_never_overspends(
     settings: ServerSettings, server: EmbeddedServer
 ) -> None:
@@ -173,7 +149,7 @@ def test_reclaim_racing_license_creation_never_overspends(
             (crew.token, "/v1/licenses", license_body(f"Crew {n}", sensor_count=3))
             for n in range(RACERS_EACH)
         ]
-        answers = race(server.url, calls)
+        answers = race_posts(server.url, calls)
 
         won = Counter(path for path, status, _ in answers if status in (200, 201))
         reclaimed, created = won[reclaim_path], won["/v1/licenses"]
