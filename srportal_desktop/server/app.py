@@ -17,6 +17,7 @@ from srportal_desktop.server.logging_config import RequestLogMiddleware
 from srportal_desktop.server.routers import auth, grants, health, licenses, me, sub_users
 from srportal_desktop.server.routers.accounts_history import router as history_router
 from srportal_desktop.server.routers.changes import router as changes_router
+from srportal_desktop.server.routers.invite_page import router as invite_page_router
 from srportal_desktop.server.routers.keys import router as keys_router
 from srportal_desktop.server.settings import ServerSettings
 from srportal_desktop.server.signing import load_signer
@@ -52,4 +53,5 @@ def create_app(settings: ServerSettings | None = None, *, mailer: Mailer | None 
     app.include_router(keys_router)
     app.include_router(history_router)
     app.include_router(changes_router)
+    app.include_router(invite_page_router)
     return app

@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings
 
 from srportal_desktop.api.errors import PortalError
 from srportal_desktop.ui.async_tools import run_dialog
+from srportal_desktop.ui.dialogs.accept_invite import AcceptInviteDialog
 from srportal_desktop.ui.dialogs.sign_in import SignInDialog
 from srportal_desktop.ui.main_window import MainWindow
 
@@ -74,6 +75,7 @@ class DesktopSession:
         return await self._sign_in_interactively()
 
     async def _sign_in_interactively(self) -> PortalClient | None:
+        """The sign-in dialog, and from it the invitation dialog, until signed in or cancelled."""
         settings = QSettings()
         signed_in: list[tuple[PortalClient, str]] = []
 
@@ -86,16 +88,35 @@ class DesktopSession:
                 raise
             signed_in.append((client, email))
 
-        dialog = SignInDialog(
-            sign_in,
-            portal_url=self._portal_url
+        async def accept_invitation(url: str, code: str, password: str) -> None:
+            client = self._client_factory(url)
+            try:
+                await client.accept_invite(code, password)
+                me = await client.me()
+            except BaseException:
+                await client.aclose()
+                raise
+            signed_in.append((client, me.email))
+
+        portal_url = (
+            self._portal_url
             or str(settings.value("portal/url", "") or "")
-            or self._default_portal_url,
-            email=str(settings.value("portal/email", "") or ""),
+            or self._default_portal_url
         )
-        accepted = await run_dialog(dialog)
-        dialog.deleteLater()
-        if not accepted or not signed_in:
+        email = str(settings.value("portal/email", "") or "")
+        while not signed_in:
+            dialog = SignInDialog(sign_in, portal_url=portal_url, email=email)
+            result = await run_dialog(dialog)
+            portal_url = dialog.portal_url_edit.text()
+            email = dialog.email_edit.text()
+            dialog.deleteLater()
+            if result != SignInDialog.INVITATION:
+                break
+            invitation = AcceptInviteDialog(accept_invitation, portal_url=portal_url)
+            await run_dialog(invitation)
+            portal_url = invitation.portal_url_edit.text()
+            invitation.deleteLater()
+        if not signed_in:
             return None
         client, email = signed_in[-1]
         settings.setValue("portal/url", client.base_url)

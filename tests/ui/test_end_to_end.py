@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import email
+import email.message
+import email.policy
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -21,6 +23,7 @@ from pytestqt.qtbot import QtBot
 
 from srportal_desktop.api import schema
 from srportal_desktop.api.client import PortalClient
+from srportal_desktop.ui.dialogs.accept_invite import AcceptInviteDialog
 from srportal_desktop.ui.dialogs.bulk_create import BulkCreateDialog
 from srportal_desktop.ui.dialogs.grant import GrantDialog
 from srportal_desktop.ui.dialogs.new_sub_user import NewSubUserDialog
@@ -372,6 +375,76 @@ def test_sign_in_refusals_keep_what_was_typed_and_sign_out_asks_again(
         dialog = await wait_for_window(SignInDialog)
         assert child(dialog, QLineEdit, "emailEdit").text() == portal.reseller_email
         click(qtbot, dialog, "cancelButton")
+        assert await running == 0
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), timeout=60))
+
+
+def test_an_invited_sub_user_accepts_from_the_sign_in_dialog(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, portal: RunningPortal
+) -> None:
+    async def scenario() -> None:
+        async with PortalClient(portal.base_url) as reseller:
+            await reseller.login(portal.reseller_email, portal.reseller_password)
+            await reseller.create_sub_user(schema.SubUserCreate(email=TECH_EMAIL))
+        [mail_file] = portal.outbox.glob("*.eml")
+        mail = email.message_from_bytes(mail_file.read_bytes(), policy=email.policy.default)
+        assert isinstance(mail, email.message.EmailMessage)
+        body = mail.get_body(("plain",))
+        assert body is not None
+        link = next(word for word in body.get_content().split() if "/accept-invite?token=" in word)
+
+        session = DesktopSession(client_factory=PortalClient, portal_url=portal.base_url)
+        running = asyncio.ensure_future(session.run())
+        sign_in = await wait_for_window(SignInDialog)
+        click(qtbot, sign_in, "invitationButton")
+        dialog = await wait_for_window(AcceptInviteDialog)
+        assert child(dialog, QLineEdit, "portalUrlEdit").text() == portal.base_url
+        code_edit = child(dialog, QLineEdit, "codeEdit")
+        password_edit = child(dialog, QLineEdit, "passwordEdit")
+        again_edit = child(dialog, QLineEdit, "passwordAgainEdit")
+
+        # The whole link pasted, and two different passwords: refused before sending.
+        type_into(qtbot, code_edit, link)
+        type_into(qtbot, password_edit, "field tech password")
+        type_into(qtbot, again_edit, "field tech pasword")
+        click(qtbot, dialog, "submitButton")
+        again_error = child(dialog, QLabel, "passwordAgainEditError")
+        await wait_until(again_error.isVisible, what="the mismatch under the second password")
+        assert "differ" in again_error.text()
+        assert (code_edit.text(), password_edit.text()) == (link, "field tech password")
+
+        # Too short for the portal's policy: its words under the password, nothing lost.
+        type_into(qtbot, password_edit, "short")
+        type_into(qtbot, again_edit, "short")
+        click(qtbot, dialog, "submitButton")
+        password_error = child(dialog, QLabel, "passwordEditError")
+        await wait_until(password_error.isVisible, what="the portal's password policy")
+        assert "8 characters" in password_error.text()
+        assert dialog.isVisible()
+        assert code_edit.text() == link
+
+        type_into(qtbot, password_edit, "field tech password")
+        type_into(qtbot, again_edit, "field tech password")
+        click(qtbot, dialog, "submitButton")
+        await wait_until(
+            lambda: session.window is not None and session.window.me is not None,
+            what="the sub-user's main window",
+        )
+        window = session.window
+        assert window is not None
+        assert window.me is not None
+        assert (window.me.email, window.me.role) == (TECH_EMAIL, schema.Role.SUB_USER)
+
+        # From now on the password signs in, and the dialog remembers who did last.
+        window.sign_out_action.trigger()
+        sign_in = await wait_for_window(SignInDialog)
+        assert child(sign_in, QLineEdit, "emailEdit").text() == TECH_EMAIL
+        type_into(qtbot, child(sign_in, QLineEdit, "passwordEdit"), "field tech password")
+        click(qtbot, sign_in, "submitButton")
+        await wait_until(lambda: session.window is not None and session.window.me is not None)
+        assert session.window is not None
+        session.window.close()
         assert await running == 0
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), timeout=60))

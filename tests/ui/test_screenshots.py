@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 from srportal_desktop.api.schema import License, LicenseStatus, Pool, Sensor, SubUser, SubUserStatus
 from srportal_desktop.resources import load_sensor_catalog
+from srportal_desktop.ui.dialogs.accept_invite import AcceptInviteDialog
 from srportal_desktop.ui.dialogs.bulk_create import BulkCreateDialog
 from srportal_desktop.ui.dialogs.create_license import CreateLicenseDialog
 from srportal_desktop.ui.dialogs.grant import GrantDialog
@@ -65,6 +66,9 @@ async def _never_called(*_args: object) -> None:
 
 
 DIALOGS: dict[str, Callable[[], QDialog]] = {
+    "accept_invite": lambda: AcceptInviteDialog(
+        _never_called, portal_url="https://portal.example.com"
+    ),
     "sign_in": lambda: SignInDialog(
         _never_called, portal_url="https://portal.example.com", email="sales@reseller.example"
     ),

@@ -6,7 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from PySide6.QtWidgets import QFormLayout, QLineEdit, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFormLayout, QLineEdit, QPushButton, QWidget
 
 from srportal_desktop.api.errors import PortalError
 from srportal_desktop.api.schema import LoginRequest
@@ -42,6 +43,9 @@ def normalized_url(text: str) -> str | None:
 
 
 class SignInDialog(FormDialog[SignInRequest, None]):
+    # The result when the person has an invitation to accept instead of a password.
+    INVITATION = 2
+
     def __init__(
         self,
         sign_in: SignIn,
@@ -87,8 +91,22 @@ class SignInDialog(FormDialog[SignInRequest, None]):
             required_message="Enter your password.",
         )
 
+        # Under the fields rather than among the buttons: it is another way in, not an answer.
+        self.invitation_button = QPushButton("Invited? Accept your &invitation…", self.body)
+        self.invitation_button.setObjectName("invitationButton")
+        self.invitation_button.setFlat(True)
+        self.invitation_button.setAutoDefault(False)
+        self.invitation_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.invitation_button.clicked.connect(self._on_invitation)
+        form.addRow("", self.invitation_button)
+        form.setAlignment(self.invitation_button, Qt.AlignmentFlag.AlignLeft)
+
         edits = (self.portal_url_edit, self.email_edit, self.password_edit)
         next(edit for edit in edits if not edit.text() or edit is edits[-1]).setFocus()
+
+    def _on_invitation(self) -> None:
+        if not self.busy:
+            self.done(self.INVITATION)
 
     def build_request(self) -> SignInRequest:
         url = normalized_url(self.portal_url_edit.text())

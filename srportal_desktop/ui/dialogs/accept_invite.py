@@ -1,0 +1,124 @@
+"""Accept an invitation: the code from the email and a new password, then signed in."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
+
+from srportal_desktop.api.schema import AcceptInviteRequest
+from srportal_desktop.ui.dialogs.form_dialog import FormDialog
+from srportal_desktop.ui.dialogs.sign_in import BAD_URL, normalized_url
+from srportal_desktop.ui.icons import icon
+
+AcceptInvite = Callable[[str, str, str], Awaitable[None]]
+"""`accept(portal_url, code, password)`: sets the password and signs in; raises PortalError."""
+
+MISMATCH = "The two passwords differ: type the same password twice."
+
+
+@dataclass(frozen=True)
+class AcceptInviteForm:
+    portal_url: str
+    acceptance: AcceptInviteRequest
+
+
+def invitation_code(text: str) -> str:
+    """The code itself, also when the whole link from the email was pasted."""
+    text = text.strip()
+    if "token=" in text:
+        try:
+            tokens = parse_qs(urlsplit(text).query).get("token")
+        except ValueError:
+            tokens = None
+        if tokens:
+            return tokens[0].strip()
+    return text
+
+
+class AcceptInviteDialog(FormDialog[AcceptInviteForm, None]):
+    def __init__(
+        self,
+        accept: AcceptInvite,
+        *,
+        portal_url: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(
+            title="Accept Invitation",
+            submit_text="Activate and Sign In",
+            busy_text="Activating…",
+            parent=parent,
+        )
+        self.setWindowIcon(icon("app"))
+        self._accept = accept
+
+        intro = QLabel(
+            "Enter the invitation code from your email (or paste the whole link) and choose "
+            "the password you will sign in with from now on.",
+            self.body,
+        )
+        intro.setWordWrap(True)
+        self.portal_url_edit = QLineEdit(portal_url, self.body)
+        self.portal_url_edit.setObjectName("portalUrlEdit")
+        self.portal_url_edit.setPlaceholderText("https://portal.example.com")
+        self.code_edit = QLineEdit(self.body)
+        self.code_edit.setObjectName("codeEdit")
+        self.code_edit.setPlaceholderText("From the invitation email")
+        self.password_edit = QLineEdit(self.body)
+        self.password_edit.setObjectName("passwordEdit")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_again_edit = QLineEdit(self.body)
+        self.password_again_edit.setObjectName("passwordAgainEdit")
+        self.password_again_edit.setEchoMode(QLineEdit.EchoMode.Password)
+
+        form = QFormLayout(self.body)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow(intro)
+        self.fields.add_row(form, "&Portal:", self.portal_url_edit, key="portal_url")
+        self.fields.add_row(
+            form,
+            "Invitation &code:",
+            self.code_edit,
+            key="token",
+            required_message="Enter the invitation code from the email.",
+        )
+        self.fields.add_row(
+            form,
+            "New pass&word:",
+            self.password_edit,
+            key="password",
+            required_message="Choose a password.",
+        )
+        self.fields.add_row(
+            form,
+            "Password &again:",
+            self.password_again_edit,
+            key="password_again",
+            required_message="Type the password again.",
+        )
+        (self.code_edit if portal_url else self.portal_url_edit).setFocus()
+
+    def build_request(self) -> AcceptInviteForm:
+        url = normalized_url(self.portal_url_edit.text())
+        password, again = self.password_edit.text(), self.password_again_edit.text()
+        refusals = {} if url else {"portal_url": BAD_URL}
+        if password and again and password != again:
+            refusals["password_again"] = MISMATCH
+        if not again:
+            refusals["password_again"] = "Type the password again."
+        return self.validated(
+            lambda: AcceptInviteForm(
+                url or "",
+                AcceptInviteRequest(
+                    token=invitation_code(self.code_edit.text()), password=password
+                ),
+            ),
+            refusals,
+        )
+
+    async def send(self, request: AcceptInviteForm, idempotency_key: str) -> None:
+        acceptance = request.acceptance
+        await self._accept(request.portal_url, acceptance.token, acceptance.password)
