@@ -141,7 +141,7 @@ def _start_demo_portal() -> _DemoPortal:
         outbox_dir=folder / "outbox",
     )
     seed_demo(settings)
-    server = EmbeddedServer(settings)
+    server = EmbeddedServer(settings, links_to_itself=True)  # invitation links work in the demo
     base_url = server.start()
     log.info("demo portal at %s (data in %s, emails in %s)", base_url, folder, folder / "outbox")
     return _DemoPortal(server, base_url, (DEMO_RESELLER_EMAIL, DEMO_RESELLER_PASSWORD))

@@ -10,16 +10,33 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Self, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StrictBool
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 MAX_COUNT = 100_000
 MAX_COPIES = 1000
 MAX_NAME_LENGTH = 100
 MAX_NOTES_LENGTH = 2000
-# Leaves room for the "_1000" suffix of a bulk creation inside MAX_NAME_LENGTH.
-MAX_BULK_TEMPLATE_NAME_LENGTH = MAX_NAME_LENGTH - len(f"_{MAX_COPIES}")
+# A bulk template name leaves room for at least the "_1" suffix; how much more depends on the
+# number of copies (see BulkCreate), so that every created name fits MAX_NAME_LENGTH.
+MAX_BULK_TEMPLATE_NAME_LENGTH = MAX_NAME_LENGTH - len("_1")
+
+
+def max_bulk_template_name_length(copies: int) -> int:
+    """The longest template name whose last copy `[Name]_{copies}` still fits a name."""
+    return MAX_NAME_LENGTH - len(f"_{copies}")
 
 
 def _printable_name(value: str) -> str:
@@ -50,14 +67,48 @@ BulkTemplateName = Annotated[
     Field(min_length=1, max_length=MAX_BULK_TEMPLATE_NAME_LENGTH),
     AfterValidator(_printable_name),
 ]
+
+
+def _null_as_empty(value: object) -> object:
+    """An optional text field sent as JSON null means the same as leaving it out."""
+    return "" if value is None else value
+
+
 DisplayName = Annotated[
-    str, Field(max_length=MAX_NAME_LENGTH), AfterValidator(_optional_printable_name)
+    str,
+    BeforeValidator(_null_as_empty),
+    Field(max_length=MAX_NAME_LENGTH),
+    AfterValidator(_optional_printable_name),
 ]
+MAX_EMAIL_LOCAL_PART_LENGTH = 64  # RFC 5321
+
+
+def _plain_address(value: object) -> object:
+    """Only the address itself: EmailStr alone also takes `Name <address>` and drops the name."""
+    if isinstance(value, str):
+        if "<" in value or ">" in value:
+            raise ValueError(
+                "value is not a valid email address: Enter the address alone, without a name or <>."
+            )
+        if len(value.strip().rpartition("@")[0]) > MAX_EMAIL_LOCAL_PART_LENGTH:
+            raise ValueError(
+                "value is not a valid email address: The part before the @ can be at most "
+                f"{MAX_EMAIL_LOCAL_PART_LENGTH} characters long."
+            )
+    return value
+
+
+Email = Annotated[EmailStr, BeforeValidator(_plain_address)]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
 SensorCount = Annotated[int, Field(ge=1, le=MAX_COUNT, strict=True)]
 Copies = Annotated[int, Field(ge=1, le=MAX_COPIES, strict=True)]
 SensorId = Annotated[str, Field(min_length=1, max_length=64)]
-Notes = Annotated[str, Field(max_length=MAX_NOTES_LENGTH), AfterValidator(_printable_text)]
+Notes = Annotated[
+    str,
+    BeforeValidator(_null_as_empty),
+    Field(max_length=MAX_NOTES_LENGTH),
+    AfterValidator(_printable_text),
+]
 Password = Annotated[str, Field(min_length=1, max_length=256)]
 # The portal refuses a new password (accept-invite, create-reseller) shorter than this.
 MIN_PASSWORD_LENGTH = 8
@@ -138,7 +189,7 @@ class Problem(WireModel):
 
 
 class LoginRequest(InputModel):
-    email: EmailStr
+    email: Email
     password: Password
 
 
@@ -211,7 +262,7 @@ class SubUser(WireModel):
 
 
 class SubUserCreate(InputModel):
-    email: EmailStr
+    email: Email
     display_name: DisplayName = ""
 
 
@@ -303,6 +354,28 @@ class LicenseTemplate(InputModel):
 class BulkCreate(InputModel):
     template: LicenseTemplate
     copies: Copies
+
+    @model_validator(mode="after")
+    def _last_name_fits(self) -> Self:
+        longest = max_bulk_template_name_length(self.copies)
+        if len(self.template.name) > longest:
+            # Reported on the template's name, where the person can shorten it.
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "bulk_name_too_long",
+                            "Must be at most {max_length} characters long for {copies} copies: "
+                            "the last name ends in _{copies}.",
+                            {"max_length": longest, "copies": self.copies},
+                        ),
+                        loc=("template", "name"),
+                        input=self.template.name,
+                    )
+                ],
+            )
+        return self
 
 
 class TransferRequest(InputModel):

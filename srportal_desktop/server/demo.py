@@ -112,6 +112,7 @@ def _seed(session: Session) -> None:
             licenses.create_license(session, reseller, request)
     if not _exists(session, License.owner_id == northwind.id):
         licenses.create_bulk(session, northwind, _NORTHWIND_BULK)
+    session.commit()
 
 
 def _ensure_sub_user(session: Session, reseller: Account, demo: DemoSubUser) -> Account:

@@ -40,7 +40,8 @@ class _Server(uvicorn.Server):
 class EmbeddedServer:
     """uvicorn serving the portal app on `host` (loopback) in a daemon thread.
 
-    `port=0` lets the OS pick a free port; `url` tells the one actually bound.
+    `port=0` lets the OS pick a free port; `url` tells the one actually bound. With
+    `links_to_itself`, the links the portal mails (invitations) point at that address.
     """
 
     def __init__(
@@ -50,8 +51,10 @@ class EmbeddedServer:
         mailer: Mailer | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        links_to_itself: bool = False,
     ) -> None:
         self.settings = settings
+        self._links_to_itself = links_to_itself
         self._mailer = mailer
         self._host = host
         self._port = port
@@ -76,8 +79,22 @@ class EmbeddedServer:
         if self._thread is not None:
             raise EmbeddedServerError("the embedded server was already started")
         try:
+            # Bound here, not by uvicorn: a busy port is a clear error now, and port 0 gives
+            # the real port straight away.
+            listener = socket.create_server(
+                (self._host, self._port),
+                family=socket.AF_INET6 if ":" in self._host else socket.AF_INET,
+            )
+        except OSError as exc:
+            raise EmbeddedServerError(f"cannot listen on {self._host}:{self._port}: {exc}") from exc
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        url = f"http://{host}:{listener.getsockname()[1]}"
+        if self._links_to_itself:
+            self.settings = self.settings.model_copy(update={"public_url": url})
+        try:
             app = create_app(self.settings, mailer=self._mailer)
         except Exception as exc:
+            listener.close()
             raise EmbeddedServerError(f"the portal app could not be created: {exc}") from exc
 
         config = uvicorn.Config(
@@ -90,16 +107,6 @@ class EmbeddedServer:
             lifespan="on",
             timeout_graceful_shutdown=5,
         )
-        try:
-            # Bound here, not by uvicorn: a busy port is a clear error now, and port 0 gives
-            # the real port straight away.
-            listener = socket.create_server(
-                (self._host, self._port),
-                family=socket.AF_INET6 if ":" in self._host else socket.AF_INET,
-            )
-        except OSError as exc:
-            app.state.context.db.dispose()
-            raise EmbeddedServerError(f"cannot listen on {self._host}:{self._port}: {exc}") from exc
 
         startup_done = threading.Event()
         self._server = _Server(config, startup_done)
@@ -121,9 +128,7 @@ class EmbeddedServer:
                 f"the embedded server failed to start: {self._error!r}"
             ) from self._error
 
-        port = listener.getsockname()[1]
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        self._url = f"http://{host}:{port}"
+        self._url = url
         return self._url
 
     def _run(self, listener: socket.socket, startup_done: threading.Event) -> None:

@@ -212,7 +212,8 @@ def field_errors_from_validation(raw_errors: Sequence[Any]) -> list[FieldError]:
     for raw in raw_errors:
         field, index = _field_path(raw.get("loc", ()))
         message = _human_message(raw)
-        if index is not None:
+        # A JSON syntax error's location is a character position, not an item of a list.
+        if index is not None and raw.get("type") != "json_invalid":
             message = f"Item {index + 1}: {message}"
         errors.append(FieldError(field=field, message=message))
     return errors

@@ -15,15 +15,24 @@ Call = tuple[str, str, dict[str, Any] | None]
 Answer = tuple[str, int, str | None]
 
 
-def race_posts(url: str, calls: Sequence[Call], *, timeout: float = 60) -> list[Answer]:
-    """POST every call at once (a barrier is the start line); the answers in call order."""
+def race_posts(
+    url: str,
+    calls: Sequence[Call],
+    *,
+    headers: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> list[Answer]:
+    """POST every call at once (a barrier is the start line), each with `headers` too; the
+    answers in call order."""
     barrier = threading.Barrier(len(calls), timeout=timeout)
     answers: list[Answer | None] = [None] * len(calls)
 
     def run(n: int) -> None:
         token, path, body = calls[n]
         with httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+            base_url=url,
+            headers={"Authorization": f"Bearer {token}", **(headers or {})},
+            timeout=timeout,
         ) as http:
             http.get("/healthz")  # connected before the start line
             barrier.wait()

@@ -196,6 +196,9 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/docs", "none", everyone("200")),
     Row("GET", "/docs/oauth2-redirect", "none", everyone("200")),
     Row("GET", "/redoc", "none", everyone("200")),
+    # the invitation page (HTML): without an invitation code it only says so
+    Row("GET", "/accept-invite", "none", everyone("400")),
+    Row("POST", "/accept-invite", "none", everyone("400")),
     # the caller's own view
     Row("GET", "/v1/me", "none", signed_in("200")),
     Row("GET", "/v1/me/history", "none", signed_in("200")),

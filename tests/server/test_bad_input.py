@@ -70,6 +70,9 @@ BAD_EMAILS = {
     "no domain dot": "user@localhost",
     "empty": "",
     "too long": "a" * 300 + "@example.com",
+    "local part over 64": "a" * 65 + "@example.com",
+    "with a name": "Ann <ann@example.com>",
+    "in angle brackets": "<ann@example.com>",
     "nul": "a\x00b@example.com",
     "number": 7,
 }
@@ -111,9 +114,9 @@ def all_cases(world: World, license_id: str, grant_id: str) -> list[Case]:
         "accept": ("POST", "/v1/auth/accept-invite", {"token": "t", "password": "long enough"}),
     }
     table: list[tuple[str, str, dict[str, Any]]] = [
-        # names: 1–100 printable characters (95 for a bulk template: "_1000" is appended)
+        # names: 1–100 printable characters, also once a bulk's "_2" is appended
         ("license", "name", BAD_NAMES),
-        ("bulk", "template.name", BAD_NAMES | {"96 long": "b" * 96}),
+        ("bulk", "template.name", BAD_NAMES | {"99 long": "b" * 99}),
         ("invite", "display_name", BAD_DISPLAY_NAMES),
         ("patch", "display_name", BAD_DISPLAY_NAMES),
         # counts: integers 0–100000 and nothing else; copies 1–1000

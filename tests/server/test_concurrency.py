@@ -173,6 +173,26 @@ def test_racing_bulk_creations_spend_only_whole_batches(
     assert set(batches.values()) == {copies}
 
 
+def test_racing_retries_of_one_bulk_creation_all_get_its_answer_and_spend_once(
+    settings: ServerSettings, portal_url: str, db: Database
+) -> None:
+    copies = 5
+    with httpx.Client(base_url=portal_url, timeout=60) as http:
+        owner = racer(settings, http, lpu=LEFT, sensors=400)
+        body = {"template": license_body("Retried"), "copies": copies}
+        answers = tally(
+            race_posts(
+                portal_url,
+                [(owner.token, "/v1/licenses/bulk", body)] * RACERS,
+                headers={"Idempotency-Key": "one-intent"},
+            )
+        )
+        assert answers == {(201, None): RACERS}
+        assert owner.pool()["lpu_used"] == copies
+    assert count(db, License.owner_id == owner.id) == copies
+    assert created_events(db, "license.created") == copies
+
+
 def test_racing_grants_spend_exactly_what_is_left(
     settings: ServerSettings, portal_url: str, db: Database
 ) -> None:

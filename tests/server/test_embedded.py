@@ -11,6 +11,7 @@ import pytest
 from srportal_desktop.server.demo import DEMO_RESELLER_EMAIL, DEMO_RESELLER_PASSWORD, seed_demo
 from srportal_desktop.server.embedded import EmbeddedServer, EmbeddedServerError
 from srportal_desktop.server.settings import ServerSettings
+from tests.server.conftest import body_text, outbox
 
 
 def test_start_serves_on_a_loopback_port_and_stop_frees_it(settings: ServerSettings) -> None:
@@ -43,6 +44,31 @@ def test_context_manager_with_the_demo_data(settings: ServerSettings) -> None:
         me = http.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
         assert me["pool"]["lpu_total"] == 100
     assert not server.running
+
+
+def test_links_to_itself_makes_invitation_links_open_on_this_server(
+    settings: ServerSettings,
+) -> None:
+    seed_demo(settings)
+    with (
+        EmbeddedServer(settings, links_to_itself=True) as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
+        tokens = http.post(
+            "/v1/auth/login",
+            json={"email": DEMO_RESELLER_EMAIL, "password": DEMO_RESELLER_PASSWORD},
+        ).json()
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        invite = {"email": "new.crew@customer.example"}
+        assert http.post("/v1/sub-users", json=invite, headers=headers).status_code == 201
+        [mail] = outbox(settings)
+        link = re.search(r"http://\S+/accept-invite\?token=[\w-]+", body_text(mail))
+        assert link is not None
+        assert link.group().startswith(f"{server.url}/accept-invite?token=")
+        page = httpx.get(link.group())
+        assert page.status_code == 200
+        assert "Activate your account" in page.text
+    assert settings.public_url != server.settings.public_url  # the caller's settings are kept
 
 
 def test_a_port_in_use_is_a_clear_error(settings: ServerSettings) -> None:

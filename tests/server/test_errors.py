@@ -135,3 +135,13 @@ def test_each_stable_code_comes_as_problem_json(world: World) -> None:
     for response, status, code in cases:
         body = problem(response, status, code)
         assert body["type"] == f"urn:srportal:problem:{code}"
+
+
+def test_a_json_syntax_error_is_not_reported_as_a_list_item(alice: Actor) -> None:
+    response = alice.http.post(
+        "/v1/grants",
+        content=b'{"lpu": 1,, "sensors": 2}',
+        headers={**alice.headers, "Content-Type": "application/json"},
+    )
+    body = problem(response, 422, "validation_failed")
+    assert fields(body) == {"body": "The request body is not valid JSON."}

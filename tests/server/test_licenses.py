@@ -180,3 +180,26 @@ def test_history_records_creation(alice: Actor) -> None:
 def test_without_any_grant_a_sub_user_has_no_quota(world: World) -> None:
     body = problem(world.ann.post("/v1/licenses", license_body("X")), 409, "quota_exceeded")
     assert "no quota" in body["detail"]
+
+
+def test_a_bulk_template_name_may_be_as_long_as_its_last_copy_allows(alice: Actor) -> None:
+    fits = "n" * 98  # + "_2" is 100 characters
+    created = ok(alice.post("/v1/licenses/bulk", bulk(fits, 2)), 201)
+    assert [len(item["name"]) for item in created["items"]] == [100, 100]
+
+    body = problem(alice.post("/v1/licenses/bulk", bulk("m" * 98, 10)), 422, "validation_failed")
+    assert fields(body) == {
+        "template.name": "Must be at most 97 characters long for 10 copies: "
+        "the last name ends in _10."
+    }
+    assert alice.pool()["lpu_used"] == 2
+
+
+def test_optional_text_sent_as_null_counts_as_left_out(alice: Actor) -> None:
+    created = ok(alice.post("/v1/licenses", license_body("No notes", notes=None)), 201)
+    assert created["notes"] == ""
+    template = license_body("Batch", notes=None)
+    items = ok(alice.post("/v1/licenses/bulk", {"template": template, "copies": 2}), 201)["items"]
+    assert [item["notes"] for item in items] == ["", ""]
+    invited = ok(alice.post("/v1/sub-users", {"email": "x@c.example", "display_name": None}), 201)
+    assert invited["display_name"] == ""

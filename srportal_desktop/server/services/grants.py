@@ -45,6 +45,7 @@ def list_grants(
 
 
 def create_grant(session: Session, caller: Account, request: schema.GrantCreate) -> schema.Grant:
+    """Quota from one of the caller's grants to a sub-user; flushed, the caller commits."""
     tree.require_manager(caller, "grant quota")
     sensors = catalog.checked_ids(request.supported_sensors, "supported_sensors")
     _require_some(request.lpu, request.sensors, "Grant at least one LPU or sensor license.")
@@ -102,7 +103,6 @@ def create_grant(session: Session, caller: Account, request: schema.GrantCreate)
             "gpu_preset": request.gpu_preset,
         },
     )
-    session.commit()
     return views.grant(grant)
 
 

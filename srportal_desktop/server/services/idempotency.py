@@ -1,8 +1,9 @@
 """`Idempotency-Key`: a retried quota-spending request returns the first answer, spends once.
 
-The key's record is inserted in the same transaction as the spend, so the unique index on
-(account, key) makes a concurrent duplicate wait for, then see, the first one. Refusals are
-not recorded: a retry after a refusal is tried afresh.
+The key's record, with the answer in it, is committed in the same transaction as the spend
+(the spending services flush and leave the commit to `once`), so the unique index on
+(account, key) makes a concurrent duplicate wait for, then see, the first one and its answer.
+Refusals are not recorded: a retry after a refusal is tried afresh.
 """
 
 from __future__ import annotations
@@ -34,9 +35,14 @@ def once(
     result_type: type[ResultT],
     run: Callable[[], ResultT],
 ) -> ResultT:
-    """`run()` the first time `key` is seen for this caller; the stored answer afterwards."""
+    """`run()` the first time `key` is seen for this caller; the stored answer afterwards.
+
+    `run` spends without committing; this commits its work, together with the key's record.
+    """
     if key is None:
-        return run()
+        result = run()
+        session.commit()
+        return result
     key = key.strip()
     if not key:
         raise ValidationFailedError.on_field(HEADER, "Must not be empty.")
@@ -57,9 +63,9 @@ def once(
             if earlier is None:
                 raise
         else:
-            result = run()  # commits, the record with it
+            result = run()
             record.response = result.model_dump(mode="json")
-            session.commit()
+            session.commit()  # the spend, the key and its answer at once
             return result
 
     if earlier.fingerprint != fingerprint:
@@ -68,7 +74,7 @@ def once(
             "This key was already used for a different request.",
             "This Idempotency-Key was already used for a different request; use a new key.",
         )
-    if earlier.response is None:
+    if earlier.response is None:  # a record written before answers were stored with it
         raise InvalidStateError(
             "The first request with this Idempotency-Key has not finished; retry shortly."
         )

@@ -112,6 +112,7 @@ def _seen_by_sub_user(entry: schema.HistoryEntry, caller: Account) -> schema.His
 def create_license(
     session: Session, caller: Account, request: schema.LicenseCreate
 ) -> schema.License:
+    """One license from a grant of the caller's; flushed, the caller commits (see idempotency)."""
     fields = quota.Fields(
         sensors="sensor_models", gpu_preset="gpu_preset", lpu=None, sensor_units="sensor_count"
     )
@@ -120,7 +121,8 @@ def create_license(
 
 
 def create_bulk(session: Session, caller: Account, request: schema.BulkCreate) -> schema.BulkResult:
-    """`copies` licenses named `[Name]_1 … [Name]_N`, all in one transaction or none."""
+    """`copies` licenses named `[Name]_1 … [Name]_N`, all in one transaction or none; flushed,
+    the caller commits."""
     fields = quota.Fields(
         sensors="template.sensor_models",
         gpu_preset="template.gpu_preset",
@@ -197,7 +199,6 @@ def _create(
         session.rollback()
         _refuse_taken(_taken_names(session, caller.tenant_id, names), name_field)
         raise
-    session.commit()
     return [views.license_(row) for row in rows]
 
 
