@@ -7,6 +7,7 @@ names as the environment); the environment wins over it, and arguments over both
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -60,6 +61,13 @@ class ServerSettings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=1)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=1)
     invite_ttl_hours: int = Field(default=72, ge=1)
+    # How long an Idempotency-Key is remembered (its first answer replayed); never under a day,
+    # so a client's retries for a whole working day are safe.
+    idempotency_key_ttl_hours: int = Field(default=24, ge=24)
+
+    @property
+    def idempotency_key_ttl(self) -> timedelta:
+        return timedelta(hours=self.idempotency_key_ttl_hours)
 
     # Sign-in throttling: failed attempts within a sliding window, counted per email address
     # and per client IP (login; accept-invite and refresh per IP), then 429 with Retry-After.

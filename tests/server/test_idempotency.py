@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from srportal_desktop.server.db import Database
+from srportal_desktop.server.models import IdempotencyRecord, utcnow
+from srportal_desktop.server.settings import ServerSettings
 from tests.server.conftest import Actor, World, fields, license_body, ok, problem
 
 
@@ -57,3 +64,31 @@ def test_keys_belong_to_one_account(world: World) -> None:
     a = ok(world.alice.post("/v1/licenses", license_body("Mine"), headers=key), 201)
     b = ok(world.bob.post("/v1/licenses", license_body("Mine"), headers=key), 201)
     assert a["id"] != b["id"]
+
+
+def backdate_keys(settings: ServerSettings, hours: float) -> None:
+    db = Database(settings.database_url)
+    try:
+        with db.session(write=True) as session:
+            earlier = utcnow() - timedelta(hours=hours)
+            session.execute(update(IdempotencyRecord).values(created_at=earlier))
+            session.commit()
+    finally:
+        db.dispose()
+
+
+def test_a_key_is_remembered_for_a_day_then_counts_as_new(
+    settings: ServerSettings, alice: Actor
+) -> None:
+    assert settings.idempotency_key_ttl_hours == 24
+    key = {"Idempotency-Key": "daily"}
+    first = ok(alice.post("/v1/licenses", license_body("Monday"), headers=key), 201)
+
+    backdate_keys(settings, 23.5)  # still within the day: the first answer, nothing spent
+    assert ok(alice.post("/v1/licenses", license_body("Monday"), headers=key), 201) == first
+    assert alice.pool()["lpu_used"] == 1
+
+    backdate_keys(settings, 24.5)  # forgotten: the key is free for a new request
+    second = ok(alice.post("/v1/licenses", license_body("Tuesday"), headers=key), 201)
+    assert second["id"] != first["id"]
+    assert alice.pool()["lpu_used"] == 2

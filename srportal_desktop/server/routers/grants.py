@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from srportal_desktop.api import schema
-from srportal_desktop.server.deps import CallerDep, IdempotencyKeyDep, SessionDep
+from srportal_desktop.server.deps import CallerDep, IdempotencyKeyDep, SessionDep, SettingsDep
 from srportal_desktop.server.routers.common import problems
 from srportal_desktop.server.services import grants, idempotency
 
@@ -28,6 +28,7 @@ def create_grant(
     body: schema.GrantCreate,
     caller: CallerDep,
     session: SessionDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> schema.Grant:
     return idempotency.once(
@@ -38,6 +39,7 @@ def create_grant(
         body,
         schema.Grant,
         lambda: grants.create_grant(session, caller, body),
+        keep_for=settings.idempotency_key_ttl,
     )
 
 

@@ -34,6 +34,7 @@ def create_license(
     body: schema.LicenseCreate,
     caller: CallerDep,
     session: SessionDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> schema.License:
     return idempotency.once(
@@ -44,6 +45,7 @@ def create_license(
         body,
         schema.License,
         lambda: licenses.create_license(session, caller, body),
+        keep_for=settings.idempotency_key_ttl,
     )
 
 
@@ -52,6 +54,7 @@ def create_bulk(
     body: schema.BulkCreate,
     caller: CallerDep,
     session: SessionDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> schema.BulkResult:
     return idempotency.once(
@@ -62,6 +65,7 @@ def create_bulk(
         body,
         schema.BulkResult,
         lambda: licenses.create_bulk(session, caller, body),
+        keep_for=settings.idempotency_key_ttl,
     )
 
 

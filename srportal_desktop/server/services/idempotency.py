@@ -3,7 +3,9 @@
 The key's record, with the answer in it, is committed in the same transaction as the spend
 (the spending services flush and leave the commit to `once`), so the unique index on
 (account, key) makes a concurrent duplicate wait for, then see, the first one and its answer.
-Refusals are not recorded: a retry after a refusal is tried afresh.
+Refusals are not recorded: a retry after a refusal is tried afresh. A key is remembered for
+`keep_for` (the `idempotency_key_ttl_hours` setting); the caller's older ones are dropped when
+it next sends a key, after which such a key counts as new.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +37,8 @@ def once(
     request: BaseModel,
     result_type: type[ResultT],
     run: Callable[[], ResultT],
+    *,
+    keep_for: timedelta,
 ) -> ResultT:
     """`run()` the first time `key` is seen for this caller; the stored answer afterwards.
 
@@ -47,6 +52,12 @@ def once(
     if not key:
         raise ValidationFailedError.on_field(HEADER, "Must not be empty.")
     fingerprint = _fingerprint(call, request)
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.account_id == caller.id,
+            IdempotencyRecord.created_at < utcnow() - keep_for,
+        )
+    )
 
     earlier = _find(session, caller.id, key)
     if earlier is None:
