@@ -346,7 +346,8 @@ class PortalClient:
             ) from exc
         except httpx.TransportError as exc:
             raise PortalUnavailableError(
-                f"Cannot reach the portal at {self.base_url}: {exc}"
+                f"Cannot reach the portal at {self.base_url}. Check the address and your "
+                f"network connection, then try again. ({_reason(exc)})"
             ) from exc
 
     async def _refresh_after(self, rejected: httpx.Response) -> bool:
@@ -385,3 +386,9 @@ def _error_from(response: httpx.Response) -> PortalError:
         retry_after = response.headers.get("Retry-After")
         error.retry_after = float(retry_after) if retry_after and retry_after.isdigit() else None
     return error
+
+
+def _reason(error: httpx.TransportError) -> str:
+    """httpx's words for what failed, as the end of a sentence."""
+    text = str(error).strip() or type(error).__name__
+    return text if text.endswith(".") else f"{text}."

@@ -12,7 +12,6 @@ from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QSettings, Qt, Signa
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListView,
@@ -49,6 +48,7 @@ from srportal_desktop.ui.models.sub_user_list import (
     SubUserFilterProxy,
     SubUserListModel,
 )
+from srportal_desktop.ui.widgets.column_widths import fit_columns
 
 if TYPE_CHECKING:
     from srportal_desktop.api.client import PortalClient
@@ -247,9 +247,10 @@ class MainWindow(QMainWindow):
         self._license_view.setWordWrap(False)
         self._license_view.verticalHeader().setVisible(False)
         header = self._license_view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
         header.setHighlightSections(False)
+        header.setMinimumSectionSize(header.fontMetrics().averageCharWidth() * 6)
+        self._license_view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self._columns_fitted = False
         self._license_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self._license_view.customContextMenuRequested.connect(self._show_license_menu)
         self._license_view.selectionModel().selectionChanged.connect(self._update_actions)
@@ -356,7 +357,14 @@ class MainWindow(QMainWindow):
             assert current.sub_user is not None
             self.select_entry(EntryKind.SUB_USER, current.sub_user.id)
         self._refresh_selection_label()
-        self._license_view.resizeColumnsToContents()
+        # Widths from every license, once; later loads only widen what new data needs.
+        fit_columns(
+            self._license_view,
+            self._license_model,
+            stretch=LicenseColumn.SENSOR_MODELS,
+            grow_only=self._columns_fitted,
+        )
+        self._columns_fitted = True
         self._last_synced = datetime.now()
         self._sync_label.setText(f"Synced {self._last_synced:%H:%M:%S} · {self._client.base_url}")
         self._update_actions()

@@ -363,10 +363,35 @@ def test_grant_refuses_what_does_not_fit_keeps_the_values_and_sends_nothing(
         assert field_error(dialog, "lpuSpin") == ""
         assert dialog.isVisible()
         assert not opened.done()
+        assert_nothing_squeezed(dialog)
+
+        # Fixing the field takes its message away, and the banner with the last one.
+        check_sensors(qtbot, dialog, "Ouster OS1-64")
+        assert field_error(dialog, "sensorList") == ""
+        assert banner_text(dialog) == ""
+        assert_nothing_squeezed(dialog)
 
     run_open(qloop, dialog, scenario)
     assert client.calls == []
     assert dialog.created is None
+
+
+def assert_nothing_squeezed(dialog: QWidget) -> None:
+    """Every visible input and message has at least the height it asks for."""
+    QApplication.processEvents()
+    layout = dialog.layout()
+    assert layout is not None
+    assert dialog.height() >= layout.totalHeightForWidth(dialog.width())
+    for widget in dialog.findChildren(QWidget):
+        if widget.objectName().startswith("qt_"):  # Qt's own parts inside a spin box
+            continue
+        if widget.isVisible() and isinstance(widget, QLabel | QLineEdit | QAbstractSpinBox):
+            wanted = (
+                widget.heightForWidth(widget.width())
+                if widget.hasHeightForWidth()
+                else widget.minimumSizeHint().height()
+            )
+            assert widget.height() >= wanted, (widget.objectName(), widget.height(), wanted)
 
 
 def test_grant_shows_the_portals_refusal_and_stays_usable(

@@ -404,6 +404,18 @@ def test_an_invited_sub_user_accepts_from_the_sign_in_dialog(
         password_edit = child(dialog, QLineEdit, "passwordEdit")
         again_edit = child(dialog, QLineEdit, "passwordAgainEdit")
 
+        # A code the portal does not know: its words under the code, the passwords kept.
+        type_into(qtbot, code_edit, "not-the-code")
+        type_into(qtbot, password_edit, "field tech password")
+        type_into(qtbot, again_edit, "field tech password")
+        click(qtbot, dialog, "submitButton")
+        code_error = child(dialog, QLabel, "codeEditError")
+        await wait_until(code_error.isVisible, what="the refusal of the code")
+        assert again_edit.text() == "field tech password"
+        # Typing a new code takes the stale message away.
+        type_into(qtbot, code_edit, link)
+        assert not code_error.isVisible()
+
         # The whole link pasted, and two different passwords: refused before sending.
         type_into(qtbot, code_edit, link)
         type_into(qtbot, password_edit, "field tech password")

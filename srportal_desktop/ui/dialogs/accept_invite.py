@@ -8,8 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
 
-from srportal_desktop.api.schema import AcceptInviteRequest
-from srportal_desktop.ui.dialogs.form_dialog import FormDialog
+from srportal_desktop.api.errors import AuthenticationError, PortalError
+from srportal_desktop.api.schema import MIN_PASSWORD_LENGTH, AcceptInviteRequest
+from srportal_desktop.ui.dialogs.form_dialog import FIX_FIELDS, FormDialog, FormRefusalError
 from srportal_desktop.ui.dialogs.sign_in import BAD_URL, normalized_url
 from srportal_desktop.ui.icons import icon
 
@@ -70,6 +71,7 @@ class AcceptInviteDialog(FormDialog[AcceptInviteForm, None]):
         self.password_edit = QLineEdit(self.body)
         self.password_edit.setObjectName("passwordEdit")
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setPlaceholderText(f"At least {MIN_PASSWORD_LENGTH} characters")
         self.password_again_edit = QLineEdit(self.body)
         self.password_again_edit.setObjectName("passwordAgainEdit")
         self.password_again_edit.setEchoMode(QLineEdit.EchoMode.Password)
@@ -118,6 +120,14 @@ class AcceptInviteDialog(FormDialog[AcceptInviteForm, None]):
             ),
             refusals,
         )
+
+    def show_portal_error(self, error: PortalError) -> None:
+        if isinstance(error, AuthenticationError) and not error.errors:
+            # An unknown, used or expired code is refused without naming a field: it is the
+            # code's fault, so the message goes under the code.
+            self.show_refusal(FormRefusalError(FIX_FIELDS, {"token": error.detail}))
+            return
+        super().show_portal_error(error)
 
     async def send(self, request: AcceptInviteForm, idempotency_key: str) -> None:
         acceptance = request.acceptance

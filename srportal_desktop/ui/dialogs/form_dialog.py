@@ -65,7 +65,7 @@ class FormDialog(QDialog, Generic[RequestT, ResultT]):
         self._idempotency: tuple[RequestT, str] | None = None
 
         self.banner = ErrorBanner(self)
-        self.fields = FieldErrors()
+        self.fields = FieldErrors(on_cleared=self._on_field_error_cleared)
         self.body = QWidget(self)
         self.body.setObjectName("formBody")
 
@@ -197,16 +197,39 @@ class FormDialog(QDialog, Generic[RequestT, ResultT]):
     def clear_errors(self) -> None:
         self.banner.clear()
         self.fields.clear()
+        self.fit_to_contents()
 
     def show_refusal(self, refusal: FormRefusalError) -> None:
         unplaced = self.fields.show(refusal.fields)
         self._show_banner(refusal.message, unplaced)
+        self.fit_to_contents()
         self.focus_after_error()
 
     def show_portal_error(self, error: PortalError) -> None:
         unplaced = self.fields.show(error.field_messages())
         self._show_banner(error.detail, unplaced)
+        self.fit_to_contents()
         self.focus_after_error()
+
+    def _on_field_error_cleared(self) -> None:
+        # The banner summed up the fields' messages; with the last one gone it is stale too.
+        if not self.fields.shown():
+            self.banner.clear()
+        self.fit_to_contents()
+
+    def fit_to_contents(self) -> None:
+        """Grow or shrink with the banner and error lines, keeping the width the person chose,
+        so a message never squeezes the inputs or gets cut off."""
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        width = self.width()
+        if layout.hasHeightForWidth():
+            height = layout.totalHeightForWidth(width)
+        else:
+            height = layout.totalSizeHint().height()
+        self.resize(width, max(height, layout.totalMinimumSize().height()))
 
     def _show_banner(self, message: str, unplaced: Mapping[str, str]) -> None:
         extra = [text for text in unplaced.values() if text not in message]

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLineEdit, QPushButton, QWidget
 
-from srportal_desktop.api.errors import PortalError
+from srportal_desktop.api.errors import PortalError, PortalUnavailableError
 from srportal_desktop.api.schema import LoginRequest
 from srportal_desktop.ui.dialogs.form_dialog import FormDialog
 from srportal_desktop.ui.icons import icon
@@ -35,6 +35,7 @@ def normalized_url(text: str) -> str | None:
     text = text.rstrip("/")
     try:
         parts = urlsplit(text)
+        parts.port  # noqa: B018 - parsing the port is what tells a bad one
     except ValueError:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -126,6 +127,9 @@ class SignInDialog(FormDialog[SignInRequest, None]):
 
     def show_portal_error(self, error: PortalError) -> None:
         super().show_portal_error(error)
-        # Wrong credentials are the usual case: retyping the password is the next step.
-        if not self.fields.shown():
-            focus_and_select(self.password_edit)
+        if self.fields.shown():
+            return
+        # An unreachable portal is most often a mistyped address; otherwise wrong credentials
+        # are the usual case, and retyping the password is the next step.
+        unreachable = isinstance(error, PortalUnavailableError)
+        focus_and_select(self.portal_url_edit if unreachable else self.password_edit)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, Qt, SignalInstance
 from PySide6.QtWidgets import QAbstractSpinBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from srportal_desktop.ui.widgets.colors import error_colors
@@ -44,8 +44,10 @@ class FieldErrors:
     path that is a prefix of the message's path at a dot boundary.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_cleared: Callable[[], None] | None = None) -> None:
         self._fields: dict[str, _Field] = {}
+        # Called after an edit cleared a field's message (the form may then tidy up).
+        self._on_cleared = on_cleared
 
     def add_row(
         self,
@@ -74,7 +76,21 @@ class FieldErrors:
         cell.setFocusProxy(focus)
         form.addRow(label, cell)
         self._fields[key] = _Field(focus, error, required_message)
+        # Once the person changes the input, the message about its old value is stale.
+        edited = _edited_signal(field)
+        if edited is not None:
+            edited.connect(lambda *_args, key=key: self._clear_one(key))
         return label
+
+    def _clear_one(self, key: str) -> None:
+        field = self._fields[key]
+        if not field.error.text():
+            return
+        field.error.clear()
+        field.input.setAccessibleDescription("")
+        field.error.hide()
+        if self._on_cleared is not None:
+            self._on_cleared()
 
     def key_for(self, path: str) -> str | None:
         parts = path.split(".")
@@ -128,6 +144,19 @@ class FieldErrors:
             message = required if required and blank else _sentence(item["msg"])
             messages.setdefault(key or path, message)
         return messages
+
+
+# The signal each kind of input emits when its value changes, in order of preference: a
+# person's edit (textEdited) over any change, and a composite's own `changed`.
+_EDIT_SIGNALS = ("textEdited", "changed", "valueChanged", "toggled", "textChanged")
+
+
+def _edited_signal(widget: QWidget) -> SignalInstance | None:
+    for name in _EDIT_SIGNALS:
+        signal = getattr(widget, name, None)
+        if isinstance(signal, SignalInstance):
+            return signal
+    return None
 
 
 def focus_and_select(widget: QWidget) -> None:
