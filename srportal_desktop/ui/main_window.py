@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from srportal_desktop.api.client import PortalClient
 
 log = logging.getLogger(__name__)
+ANNOUNCEMENT_MS = 10_000  # how long "Created …" and the like stay in the status bar
 T = TypeVar("T")
 
 
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, client: PortalClient, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._announcement = ""
         self._client = client
         self._me: Me | None = None
         self._sensors: list[Sensor] = []
@@ -465,7 +467,7 @@ class MainWindow(QMainWindow):
             return await work
         except PortalError as error:
             log.warning("%s failed: %s", label, error.detail)
-            self.statusBar().showMessage(error.detail, 10_000)
+            self.statusBar().showMessage(error.detail, ANNOUNCEMENT_MS)
             await show_message(
                 self, "SR License Portal", error.detail, icon=QMessageBox.Icon.Warning
             )
@@ -486,10 +488,13 @@ class MainWindow(QMainWindow):
 
     @asyncSlot()
     async def _on_new_sub_user(self) -> None:
-        dialog = NewSubUserDialog(self._client, parent=self)
+        dialog = NewSubUserDialog(self._client, self._sub_user_model.sub_users(), parent=self)
         if await run_dialog(dialog) and dialog.created is not None:
             created = dialog.created
-            if await self.reload():
+            sent = "notification not sent" if created.invite_email_sent is False else "notified"
+            reloaded = await self.reload()
+            self.announce(f"Added sub-user {created.email} ({sent}).")
+            if reloaded:
                 self._sub_user_search.clear()
                 self.select_entry(EntryKind.SUB_USER, created.id)
         dialog.deleteLater()
@@ -500,8 +505,13 @@ class MainWindow(QMainWindow):
         if sub_user is None or self._me is None:
             return
         dialog = GrantDialog(self._client, sub_user, self._me.pool, self._sensors, parent=self)
-        if await run_dialog(dialog):
+        if await run_dialog(dialog) and dialog.created is not None:
+            grant = dialog.created
             await self.reload()
+            self.announce(
+                f"Granted {grant.lpu_total} LPU and {grant.sensor_total} sensor licenses to "
+                f"{sub_user.label}."
+            )
         dialog.deleteLater()
 
     @asyncSlot()
@@ -510,9 +520,11 @@ class MainWindow(QMainWindow):
             return
         dialog = CreateLicenseDialog(self._client, self._me.pool, self._sensors, parent=self)
         if await run_dialog(dialog) and dialog.created is not None:
-            created_id = dialog.created.id
-            if await self.reload():
-                self._show_license(created_id)
+            created = dialog.created
+            reloaded = await self.reload()
+            self.announce(f"Created license {created.name}.")
+            if reloaded:
+                self._show_license(created.id)
         dialog.deleteLater()
 
     @asyncSlot()
@@ -522,9 +534,13 @@ class MainWindow(QMainWindow):
         dialog = BulkCreateDialog(self._client, self._me.pool, self._sensors, parent=self)
         await run_dialog(dialog)
         if dialog.created:
-            first_id = dialog.created[0].id
-            if await self.reload():
-                self._show_license(first_id)
+            first, last = dialog.created[0], dialog.created[-1]
+            count = len(dialog.created)
+            names = first.name if count == 1 else f"{first.name} … {last.name}"
+            reloaded = await self.reload()
+            self.announce(f"Created {count} license{'s' if count > 1 else ''}: {names}.")
+            if reloaded:
+                self._show_license(first.id)
         dialog.deleteLater()
 
     @asyncSlot()
@@ -542,7 +558,11 @@ class MainWindow(QMainWindow):
         )
         if await run_dialog(dialog) and dialog.transferred is not None:
             transferred = dialog.transferred
-            if await self.reload():
+            reloaded = await self.reload()
+            self.announce(
+                f"Transferred {transferred.name} to {self._owner_label(transferred.owner_id)}."
+            )
+            if reloaded:
                 self._show_license(transferred.id)
         dialog.deleteLater()
 
@@ -555,11 +575,18 @@ class MainWindow(QMainWindow):
             informative_text="Manage sub-users, quota and SENSR licenses for your customers.",
         )
 
+    def announce(self, text: str) -> None:
+        """What just succeeded, in the status bar for a while."""
+        self._announcement = text
+        self.statusBar().showMessage(text, ANNOUNCEMENT_MS)
+
     def _show_license(self, license_id: str) -> None:
         """Select a license, switching to "All licenses" when the current filter hides it."""
         if not self.select_license(license_id):
             self.select_entry(EntryKind.ALL_LICENSES)
             self.select_license(license_id)
+            if self._announcement:
+                self.announce(f"{self._announcement} Shown under All licenses.")
         index = self._license_view.currentIndex()
         if index.isValid():
             self._license_view.scrollTo(index)

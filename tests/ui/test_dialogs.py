@@ -775,6 +775,27 @@ def test_new_sub_user_checks_the_address_before_asking(
     assert client.calls == []
 
 
+def test_new_sub_user_refuses_a_known_sub_user_without_asking(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
+    client = RefusingClient()
+    dialog = NewSubUserDialog(client, [NORTHWIND, CONTOSO])
+    qtbot.addWidget(dialog)
+
+    async def scenario(opened: asyncio.Task[int]) -> None:
+        type_into(qtbot, child(dialog, QLineEdit, "emailEdit"), NORTHWIND.email.upper())
+        click(qtbot, dialog)
+        await wait_until(lambda: banner_text(dialog), what="the refusal")
+        assert field_error(dialog, "emailEdit") == (
+            f"Already one of your sub-users ({NORTHWIND.display_name})."
+        )
+        assert not [box for box in dialog.findChildren(QMessageBox) if box.isVisible()]
+        assert child(dialog, QLineEdit, "emailEdit").text() == NORTHWIND.email.upper()
+
+    run_open(qloop, dialog, scenario)
+    assert client.calls == []
+
+
 def test_new_sub_user_shows_email_taken_under_the_address(
     qtbot: QtBot, qloop: asyncio.AbstractEventLoop
 ) -> None:

@@ -206,6 +206,12 @@ def test_reseller_adds_grants_bulk_creates_and_transfers(
             what="the new licenses in the table",
         )
         assert pool_text(window).startswith("LPU 92 of 100 left · Sensors 368 of 400 left")
+        await wait_until(
+            lambda: (
+                window.statusBar().currentMessage() == "Created 3 licenses: Site-A_1 … Site-A_3."
+            ),
+            what="the bulk creation in the status bar",
+        )
 
         # Transfer Site-A_2 to the sub-user, chosen by typing its name.
         assert window.select_license(_license_id(window, "Site-A_2"))
@@ -219,6 +225,10 @@ def test_reseller_adds_grants_bulk_creates_and_transfers(
         await wait_until(
             lambda: table_rows(window).get("Site-A_2", {}).get(LicenseColumn.OWNER) == TECH_NAME,
             what="the new owner in the table",
+        )
+        # It left "My licenses", so the window moved to where it is now, and says so.
+        assert window.statusBar().currentMessage() == (
+            f"Transferred Site-A_2 to {TECH_NAME}. Shown under All licenses."
         )
         select_sub_user(window, TECH_NAME)
         await wait_until(lambda: set(table_rows(window)) == {"Site-A_2"})

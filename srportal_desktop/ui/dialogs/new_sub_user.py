@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QMessageBox, QWidget
 
 from srportal_desktop.api.schema import MAX_NAME_LENGTH, SubUser, SubUserCreate
 from srportal_desktop.ui.async_tools import ask_confirmation, show_message
-from srportal_desktop.ui.dialogs.form_dialog import FormDialog
+from srportal_desktop.ui.dialogs.form_dialog import FIX_FIELDS, FormDialog, FormRefusalError
 from srportal_desktop.ui.icons import icon
 
 
@@ -17,12 +18,19 @@ class SubUserClient(Protocol):
 
 
 class NewSubUserDialog(FormDialog[SubUserCreate, SubUser]):
-    def __init__(self, client: SubUserClient, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        client: SubUserClient,
+        existing: Sequence[SubUser] = (),
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(
             title="New Sub-User", submit_text="Add", busy_text="Adding…", parent=parent
         )
         self.setWindowIcon(icon("add-user"))
         self._client = client
+        # Known sub-users are refused before asking, instead of after a round trip.
+        self._existing = {sub_user.email.casefold(): sub_user for sub_user in existing}
         self.created: SubUser | None = None
 
         intro = QLabel(
@@ -52,10 +60,15 @@ class NewSubUserDialog(FormDialog[SubUserCreate, SubUser]):
         self.email_edit.setFocus()
 
     def build_request(self) -> SubUserCreate:
-        return SubUserCreate(
+        request = SubUserCreate(
             email=self.email_edit.text().strip(),
             display_name=self.display_name_edit.text().strip(),
         )
+        known = self._existing.get(request.email.casefold())
+        if known is not None:
+            named = f" ({known.label})" if known.label != known.email else ""
+            raise FormRefusalError(FIX_FIELDS, {"email": f"Already one of your sub-users{named}."})
+        return request
 
     async def confirm(self, request: SubUserCreate) -> bool:
         return await ask_confirmation(

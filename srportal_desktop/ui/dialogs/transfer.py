@@ -143,7 +143,16 @@ class TransferDialog(FormDialog[SubUser, License]):
             self,
             "Transfer License",
             f"Transfer {self._license.name} to {request.label}?",
-            informative_text="The license keeps its key, activation and expiry.",
+            informative_text=" ".join(
+                [
+                    f"It moves to {request.email}'s licenses and keeps its key, activation "
+                    "and expiry.",
+                    # Allowed, but worth a second look: nobody may be there to use it yet.
+                    f"{request.label} has not accepted the invitation yet."
+                    if request.status is SubUserStatus.INVITED
+                    else "",
+                ]
+            ).strip(),
             confirm_label="Transfer",
         )
 
