@@ -49,6 +49,7 @@ from srportal_desktop.ui.models.sub_user_list import (
     SubUserListModel,
 )
 from srportal_desktop.ui.widgets.column_widths import fit_columns
+from srportal_desktop.ui.widgets.empty_notice import EmptyNotice
 
 if TYPE_CHECKING:
     from srportal_desktop.api.client import PortalClient
@@ -257,6 +258,8 @@ class MainWindow(QMainWindow):
         self._license_view.customContextMenuRequested.connect(self._show_license_menu)
         self._license_view.selectionModel().selectionChanged.connect(self._update_actions)
         self._license_proxy.modelReset.connect(self._update_actions)
+        self._empty_notice = EmptyNotice(self._license_view, self._why_no_licenses)
+        self._license_search.textChanged.connect(self._empty_notice.refresh)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -421,11 +424,33 @@ class MainWindow(QMainWindow):
         self._refresh_selection_label()
         self._update_actions()
 
-    def _refresh_selection_label(self) -> None:
+    def _why_no_licenses(self) -> str:
+        search = self._license_search.text().strip()
+        if search:
+            return f"No licenses match “{search}”."
+        if self._me is None:
+            return "Loading licenses…"
         entry = self._current_entry()
+        if entry is not None and entry.sub_user is not None:
+            return (
+                f"{entry.sub_user.label} has no licenses yet. Transfer one to them, or grant "
+                "them quota so they can create their own."
+            )
+        return "No licenses yet. Create one, or many at once with Bulk create."
+
+    def _refresh_selection_label(self) -> None:
+        # Always two lines, so the search box and the table do not jump between entries.
+        entry = self._current_entry()
+        licenses = self._license_model.licenses()
         if entry is None or entry.sub_user is None:
             title = entry.title if entry else "My licenses"
-            self._selection_label.setText(f"<b>{title}</b>")
+            if entry is not None and entry.kind is EntryKind.ALL_LICENSES:
+                count, whose = len(licenses), "yours and your sub-users'"
+            else:
+                mine = self._me.id if self._me is not None else None
+                count, whose = sum(lic.owner_id == mine for lic in licenses), "yours"
+            self._selection_label.setText(f"<b>{_escape(title)}</b><br>{_licenses(count)}, {whose}")
+            self._empty_notice.refresh()
             return
         sub_user = entry.sub_user
         pool = sub_user.pool
@@ -436,9 +461,12 @@ class MainWindow(QMainWindow):
             if pool.lpu_total or pool.sensor_total
             else "No quota granted yet"
         )
+        owned = sum(lic.owner_id == sub_user.id for lic in licenses)
         self._selection_label.setText(
-            f"<b>{_escape(sub_user.label)}</b> · {_escape(sub_user.email)} · {status}<br>{granted}"
+            f"<b>{_escape(sub_user.label)}</b> · {_escape(sub_user.email)} · {status}<br>"
+            f"{_licenses(owned)} · {granted}"
         )
+        self._empty_notice.refresh()
 
     def _update_actions(self) -> None:
         busy = self._busy_count > 0
@@ -628,3 +656,7 @@ class MainWindow(QMainWindow):
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _licenses(count: int) -> str:
+    return f"{count} license{'' if count == 1 else 's'}"

@@ -162,8 +162,17 @@ def test_reseller_adds_grants_bulk_creates_and_transfers(
         message = email.message_from_bytes(mails[0].read_bytes())
         assert message["To"] == TECH_EMAIL
 
-        # Grant 5 LPU and 20 sensors, two sensor models, no GPU preset.
+        # The new sub-user has nothing yet, and the empty table says so, and why.
         select_sub_user(window, TECH_NAME)
+        empty = child(window, QLabel, "emptyNotice")
+        assert empty.isVisible()
+        assert empty.text().startswith(f"{TECH_NAME} has no licenses yet.")
+        search = child(window, QLineEdit, "licenseSearch")
+        type_into(qtbot, search, "zzz")
+        assert empty.text() == "No licenses match “zzz”."
+        search.clear()
+
+        # Grant 5 LPU and 20 sensors, two sensor models, no GPU preset.
         await wait_until(window.grant_action.isEnabled, what="Grant to be enabled")
         window.grant_action.trigger()
         dialog = await wait_for_window(GrantDialog)
@@ -232,6 +241,7 @@ def test_reseller_adds_grants_bulk_creates_and_transfers(
         )
         select_sub_user(window, TECH_NAME)
         await wait_until(lambda: set(table_rows(window)) == {"Site-A_2"})
+        assert not child(window, QLabel, "emptyNotice").isVisible()
 
         # A grant larger than what is left: refused in the dialog, typed values kept.
         window.grant_action.trigger()
