@@ -17,6 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -473,7 +474,10 @@ def test_create_license_usage_line_and_local_refusal(
 
     async def scenario(opened: asyncio.Task[int]) -> None:
         type_into(qtbot, child(dialog, QAbstractSpinBox, "sensorCountSpin"), "4")
-        assert quota.text() == "Uses 1 LPU and 4 sensors — 9 LPU and 36 sensors left after"
+        assert (
+            quota.text()
+            == "Uses 1 LPU and 4 sensors.\nAfter: LPU 9 of 10 left · Sensors 36 of 40 left"
+        )
         type_into(qtbot, child(dialog, QAbstractSpinBox, "sensorCountSpin"), "41")
         assert quota.text() == "Needs 1 LPU and 41 sensors — only 40 sensor licenses left"
         qtbot.keyClicks(child(dialog, QWidget, "notesEdit"), "for the north gate")
@@ -542,7 +546,7 @@ def test_bulk_preview_and_quota_follow_the_typing(qtbot: QtBot) -> None:
         "Site-A_3",
     ]
     assert dialog.quota_line.text() == (
-        "Uses 3 LPU and 12 sensors — 97 LPU and 388 sensors left after"
+        "Uses 3 LPU and 12 sensors.\nAfter: LPU 97 of 100 left · Sensors 388 of 400 left"
     )
     assert child(dialog, QPushButton, "submitButton").text() == "Create 3 Licenses"
     type_into(qtbot, child(dialog, QAbstractSpinBox, "copiesSpin"), "120")
@@ -622,6 +626,10 @@ def test_bulk_result_page_lists_the_licenses_and_closing_it_accepts(
         assert [result_list.item(i).text() for i in range(3)] == [lic.name for lic in created]
         assert not child(dialog, QPushButton, "submitButton").isVisible()
         assert not child(dialog, QPushButton, "cancelButton").isVisible()
+        details = child(dialog, QLabel, "resultDetails").text()
+        assert details.endswith("Your pool now: LPU 97 of 100 left · Sensors 388 of 400 left")
+        click(qtbot, dialog, "copyNamesButton")
+        assert QGuiApplication.clipboard().text() == "Site-A_1\nSite-A_2\nSite-A_3"
         qtbot.keyClick(result_list, Qt.Key.Key_Escape)
         results.append(await asyncio.wait_for(opened, timeout=5))
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialogButtonBox,
     QLabel,
@@ -31,6 +32,7 @@ from srportal_desktop.ui.widgets.pool_fields import count_spin, spin_value
 from srportal_desktop.ui.widgets.quota_line import (
     QuotaLine,
     plural,
+    pool_after,
     shortfall_fields,
     usage_refusal,
     usage_text,
@@ -170,7 +172,11 @@ class BulkCreateDialog(FormDialog[BulkCreate, list[License]]):
         """Switch to the result page: what was created, and only a Close button."""
         self.result_label.setText(f"Created {plural(len(licenses), 'license')}:")
         if licenses:
-            self.result_details.setText(f"Each with {sensors_text(licenses[0], self._sensors)}")
+            spent = len(licenses) * licenses[0].sensor_count
+            self.result_details.setText(
+                f"Each with {sensors_text(licenses[0], self._sensors)}.\n"
+                f"Your pool now: {pool_after(self._pool, len(licenses), spent)}"
+            )
         self.result_list.clear()
         for created in licenses:
             item = QListWidgetItem(created.name, self.result_list)
@@ -179,6 +185,11 @@ class BulkCreateDialog(FormDialog[BulkCreate, list[License]]):
         self.result_page.show()
         self.submit_button.hide()
         self.cancel_button.hide()
+        copy = self.buttons.addButton("&Copy Names", QDialogButtonBox.ButtonRole.ActionRole)
+        copy.setObjectName("copyNamesButton")
+        copy.setAutoDefault(False)
+        names = "\n".join(created.name for created in licenses)
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(names))
         close = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         close.setObjectName("closeButton")
         close.setDefault(True)

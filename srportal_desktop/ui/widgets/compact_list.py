@@ -10,6 +10,7 @@ class CompactList(QListWidget):
     def __init__(self, visible_rows: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._visible_rows = visible_rows
+        self.setSpacing(1)  # room for descenders and underscores between rows
         model = self.model()
         model.rowsInserted.connect(self.updateGeometry)
         model.rowsRemoved.connect(self.updateGeometry)
@@ -17,6 +18,7 @@ class CompactList(QListWidget):
 
     def sizeHint(self) -> QSize:
         row_height = self.sizeHintForRow(0) if self.count() else self.fontMetrics().height()
+        row_height += 2 * self.spacing()
         rows = max(1.0, min(self.count(), self._visible_rows))
         if self.count() > self._visible_rows:
             rows += 0.5  # a half row shows there is more to scroll to

@@ -48,11 +48,16 @@ def shortfall_fields(
     return fields
 
 
-def after_grant_text(pool: Pool, lpu: int, sensors: int) -> str:
+def pool_after(pool: Pool, lpu: int, sensors: int) -> str:
+    """The pool once `lpu` and `sensors` are spent, worded like the main window's summary."""
     return (
-        f"After this grant: LPU {pool.lpu_available - lpu} of {pool.lpu_total} left"
+        f"LPU {pool.lpu_available - lpu} of {pool.lpu_total} left"
         f" · Sensors {pool.sensor_available - sensors} of {pool.sensor_total} left"
     )
+
+
+def after_grant_text(pool: Pool, lpu: int, sensors: int) -> str:
+    return f"After this grant: {pool_after(pool, lpu, sensors)}"
 
 
 def _uses(lpu: int, sensors: int) -> str:
@@ -60,10 +65,7 @@ def _uses(lpu: int, sensors: int) -> str:
 
 
 def usage_text(pool: Pool, lpu: int, sensors: int) -> str:
-    return (
-        f"Uses {_uses(lpu, sensors)} — {pool.lpu_available - lpu} LPU and "
-        f"{plural(pool.sensor_available - sensors, 'sensor')} left after"
-    )
+    return f"Uses {_uses(lpu, sensors)}.\nAfter: {pool_after(pool, lpu, sensors)}"
 
 
 def usage_refusal(pool: Pool, lpu: int, sensors: int) -> str:
