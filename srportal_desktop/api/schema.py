@@ -20,6 +20,7 @@ from pydantic import (
     EmailStr,
     Field,
     StrictBool,
+    StringConstraints,
     ValidationError,
     model_validator,
 )
@@ -59,12 +60,17 @@ def _printable_text(value: str) -> str:
     return value
 
 
+# Surrounding spaces are not part of a name, nor of its length.
 Name = Annotated[
-    str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_printable_name)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
+    AfterValidator(_printable_name),
 ]
 BulkTemplateName = Annotated[
     str,
-    Field(min_length=1, max_length=MAX_BULK_TEMPLATE_NAME_LENGTH),
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=MAX_BULK_TEMPLATE_NAME_LENGTH
+    ),
     AfterValidator(_printable_name),
 ]
 
@@ -83,22 +89,28 @@ DisplayName = Annotated[
 MAX_EMAIL_LOCAL_PART_LENGTH = 64  # RFC 5321
 
 
-def _plain_address(value: object) -> object:
-    """Only the address itself: EmailStr alone also takes `Name <address>` and drops the name."""
+# How pydantic's own email errors begin; the UI and the server turn it into a sentence.
+EMAIL_PROBLEM_PREFIX = "value is not a valid email address: "
+
+
+def plain_address(value: object) -> object:
+    """Only the address itself: EmailStr alone also takes `Name <address>` and drops the name.
+    The part before the @ is limited in octets, as RFC 5321 counts it."""
     if isinstance(value, str):
         if "<" in value or ">" in value:
             raise ValueError(
-                "value is not a valid email address: Enter the address alone, without a name or <>."
+                f"{EMAIL_PROBLEM_PREFIX}Enter the address alone, without a name or <>."
             )
-        if len(value.strip().rpartition("@")[0]) > MAX_EMAIL_LOCAL_PART_LENGTH:
+        local = value.strip().rpartition("@")[0]
+        if len(local.encode("utf-8")) > MAX_EMAIL_LOCAL_PART_LENGTH:
             raise ValueError(
-                "value is not a valid email address: The part before the @ can be at most "
+                f"{EMAIL_PROBLEM_PREFIX}The part before the @ can be at most "
                 f"{MAX_EMAIL_LOCAL_PART_LENGTH} characters long."
             )
     return value
 
 
-Email = Annotated[EmailStr, BeforeValidator(_plain_address)]
+Email = Annotated[EmailStr, BeforeValidator(plain_address)]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
 SensorCount = Annotated[int, Field(ge=1, le=MAX_COUNT, strict=True)]
 Copies = Annotated[int, Field(ge=1, le=MAX_COPIES, strict=True)]
@@ -189,7 +201,8 @@ class Problem(WireModel):
 
 
 class LoginRequest(InputModel):
-    email: Email
+    # Any well-formed address: signing in must never be stricter than how accounts were made.
+    email: EmailStr
     password: Password
 
 

@@ -13,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from srportal_desktop.api import schema
 from srportal_desktop.api.schema import Role, SubUserStatus
 from srportal_desktop.server.db import Database
 from srportal_desktop.server.errors import EmailTakenError, ValidationFailedError
@@ -181,10 +182,18 @@ def _vendor_admin(session: Session) -> Account:
 
 
 def _checked_email(email: str) -> str:
+    """The same rule as an address sent to the API (`schema.Email`), so every account made
+    here can sign in."""
     try:
+        schema.plain_address(email)
         return validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise ValidationFailedError.on_field("email", f"Not a valid email address. {exc}") from None
+    except ValueError as exc:
+        reason = str(exc).removeprefix(schema.EMAIL_PROBLEM_PREFIX)
+        raise ValidationFailedError.on_field(
+            "email", f"Not a valid email address. {reason}"
+        ) from None
 
 
 def _with_session(session_or_settings: Session | ServerSettings, work: Callable[[Session], T]) -> T:

@@ -104,17 +104,21 @@ class DesktopSession:
             or self._default_portal_url
         )
         email = str(settings.value("portal/email", "") or "")
+        password = code = ""  # kept only while going back and forth between the two dialogs
         while not signed_in:
             dialog = SignInDialog(sign_in, portal_url=portal_url, email=email)
+            dialog.password_edit.setText(password)
             result = await run_dialog(dialog)
             portal_url = dialog.portal_url_edit.text()
             email = dialog.email_edit.text()
+            password = dialog.password_edit.text()
             dialog.deleteLater()
             if result != SignInDialog.INVITATION:
                 break
-            invitation = AcceptInviteDialog(accept_invitation, portal_url=portal_url)
+            invitation = AcceptInviteDialog(accept_invitation, portal_url=portal_url, code=code)
             await run_dialog(invitation)
             portal_url = invitation.portal_url_edit.text()
+            code = invitation.code_edit.text()
             invitation.deleteLater()
         if not signed_in:
             return None

@@ -70,9 +70,6 @@ BAD_EMAILS = {
     "no domain dot": "user@localhost",
     "empty": "",
     "too long": "a" * 300 + "@example.com",
-    "local part over 64": "a" * 65 + "@example.com",
-    "with a name": "Ann <ann@example.com>",
-    "in angle brackets": "<ann@example.com>",
     "nul": "a\x00b@example.com",
     "number": 7,
 }
@@ -129,7 +126,18 @@ def all_cases(world: World, license_id: str, grant_id: str) -> list[Case]:
         ("bulk", "copies", NOT_INTEGERS | {"0": 0, "1001": 1001, "-5": -5}),
         ("license", "gpu_preset", {"string": "yes", "number": 2, "list": []}),
         # emails
-        ("invite", "email", BAD_EMAILS),
+        # a new address is the address alone (signing in is never stricter than that was)
+        (
+            "invite",
+            "email",
+            BAD_EMAILS
+            | {
+                "local part over 64": "a" * 65 + "@example.com",
+                "local part over 64 octets": "é" * 33 + "@example.com",
+                "with a name": "Ann <ann@example.com>",
+                "in angle brackets": "<ann@example.com>",
+            },
+        ),
         ("login", "email", BAD_EMAILS),
         # sensor ids: from the catalog, at least one
         ("license", "sensor_models", BAD_SENSOR_LISTS),

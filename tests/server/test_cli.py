@@ -114,6 +114,12 @@ def test_create_reseller_errors_exit_non_zero_with_a_message(
     assert main([*args[:4], "not-an-email", *args[5:]]) == 1
     assert "email" in capsys.readouterr().err.lower()
 
+    # The same address rules as the API's, so every account made here can sign in.
+    for address in ("x" * 65 + "@reseller.example", "Sales <s@reseller.example>"):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
+        assert main([*args[:4], address, *args[5:]]) == 1
+        assert "Not a valid email address." in capsys.readouterr().err
+
     with pytest.raises(SystemExit) as usage:
         main(
             [

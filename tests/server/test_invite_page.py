@@ -89,5 +89,19 @@ def test_a_link_without_a_code_or_with_a_forged_one_is_refused_safely(
     assert "<script>alert" not in text
 
 
+def test_an_overlong_code_gets_the_page_not_an_api_error(client: TestClient) -> None:
+    for page in (
+        client.get("/accept-invite", params={"token": "t" * 600}),
+        client.post(
+            "/accept-invite",
+            data={"token": "t" * 600, "password": PASSWORD, "password_again": PASSWORD},
+        ),
+    ):
+        assert page.status_code == 400
+        assert page.headers["content-type"].startswith("text/html")
+        assert page.headers["cache-control"] == "no-store"
+        assert NO_CODE in page.text
+
+
 def test_the_page_is_not_part_of_the_api_document(client: TestClient) -> None:
     assert "/accept-invite" not in client.get("/openapi.json").json()["paths"]

@@ -203,3 +203,10 @@ def test_optional_text_sent_as_null_counts_as_left_out(alice: Actor) -> None:
     assert [item["notes"] for item in items] == ["", ""]
     invited = ok(alice.post("/v1/sub-users", {"email": "x@c.example", "display_name": None}), 201)
     assert invited["display_name"] == ""
+
+
+def test_spaces_around_a_name_are_not_part_of_it_nor_of_its_length(alice: Actor) -> None:
+    created = ok(alice.post("/v1/licenses", license_body(" " + "n" * 100 + " ")), 201)
+    assert created["name"] == "n" * 100
+    items = ok(alice.post("/v1/licenses/bulk", bulk("  " + "b" * 98 + "  ", 2)), 201)["items"]
+    assert [item["name"] for item in items] == ["b" * 98 + "_1", "b" * 98 + "_2"]

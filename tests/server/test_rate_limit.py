@@ -219,6 +219,22 @@ def test_guessing_invitation_codes_is_stopped_per_ip(
     refused(http.post("/v1/auth/accept-invite", json={"token": "guess", "password": PASSWORD}))
 
 
+def test_the_invitation_page_shares_the_limit_and_says_when_to_retry(
+    limited: tuple[ServerSettings, FastAPI],
+) -> None:
+    _, app = limited
+    http = from_ip(app, "10.0.0.6")
+    form = {"password": PASSWORD, "password_again": PASSWORD}
+    for n in range(5):
+        page = http.post("/accept-invite", data={"token": f"guess-{n}", **form})
+        assert page.status_code == 401
+    page = http.post("/accept-invite", data={"token": "guess", **form})
+    assert page.status_code == 429
+    assert page.headers["content-type"].startswith("text/html")
+    assert 1 <= int(page.headers["Retry-After"]) <= 2 * 3600
+    refused(http.post("/v1/auth/accept-invite", json={"token": "guess", "password": PASSWORD}))
+
+
 def test_guessing_refresh_tokens_is_stopped_per_ip_but_real_refreshes_are_free(
     limited: tuple[ServerSettings, FastAPI],
 ) -> None:

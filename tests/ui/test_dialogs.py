@@ -49,6 +49,11 @@ from srportal_desktop.api.schema import (
 )
 from srportal_desktop.resources import load_sensor_catalog
 from srportal_desktop.ui.async_tools import run_dialog
+from srportal_desktop.ui.dialogs.accept_invite import (
+    AcceptInviteDialog,
+    invitation_code,
+    portal_of_link,
+)
 from srportal_desktop.ui.dialogs.bulk_create import BulkCreateDialog, preview_names
 from srportal_desktop.ui.dialogs.create_license import CreateLicenseDialog
 from srportal_desktop.ui.dialogs.form_dialog import FIX_FIELDS, FormRefusalError
@@ -899,3 +904,51 @@ def test_sign_in_refuses_an_address_that_is_not_a_web_address(
         assert QApplication.focusWidget() is child(dialog, QLineEdit, "portalUrlEdit")
 
     run_open(qloop, dialog, scenario)
+
+
+# --- accept invitation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pasted", "code", "portal"),
+    [
+        ("Xy_12-ab", "Xy_12-ab", None),
+        ("  Xy_12-ab.\n", "Xy_12-ab", None),
+        ("token=Xy_12-ab", "Xy_12-ab", None),
+        ("https://p.example/accept-invite?token=Xy_1", "Xy_1", "https://p.example"),
+        ("<https://p.example/accept-invite?token=Xy_1>", "Xy_1", "https://p.example"),
+        ("https://p.example/accept-invite?token=Xy_1.", "Xy_1", "https://p.example"),
+        ("https://p.example/accept-invite?tok\nen=Xy_1", "Xy_1", "https://p.example"),
+        ("http://h:8000/portal/accept-invite?a=1&token=Q&b=2", "Q", "http://h:8000/portal"),
+    ],
+)
+def test_the_code_and_the_portal_come_out_of_a_pasted_link(
+    pasted: str, code: str, portal: str | None
+) -> None:
+    assert invitation_code(pasted) == code
+    assert portal_of_link(pasted) == portal
+
+
+def test_a_pasted_link_fills_in_an_empty_portal_address(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
+    accepted: list[tuple[str, str, str]] = []
+
+    async def accept(url: str, code: str, password: str) -> None:
+        accepted.append((url, code, password))
+
+    dialog = AcceptInviteDialog(accept)
+    qtbot.addWidget(dialog)
+
+    async def scenario(opened: asyncio.Task[int]) -> None:
+        type_into(
+            qtbot, child(dialog, QLineEdit, "codeEdit"), "https://p.example/accept-invite?token=Q1"
+        )
+        type_into(qtbot, child(dialog, QLineEdit, "passwordEdit"), "long enough pass")
+        type_into(qtbot, child(dialog, QLineEdit, "passwordAgainEdit"), "long enough pass")
+        click(qtbot, dialog)
+        await wait_until(opened.done, what="the dialog to accept")
+
+    run_open(qloop, dialog, scenario)
+    assert accepted == [("https://p.example", "Q1", "long enough pass")]
+    assert child(dialog, QLineEdit, "portalUrlEdit").text() == "https://p.example"

@@ -417,9 +417,21 @@ def test_an_invited_sub_user_accepts_from_the_sign_in_dialog(
         session = DesktopSession(client_factory=PortalClient, portal_url=portal.base_url)
         running = asyncio.ensure_future(session.run())
         sign_in = await wait_for_window(SignInDialog)
+        type_into(qtbot, child(sign_in, QLineEdit, "emailEdit"), TECH_EMAIL)
+        type_into(qtbot, child(sign_in, QLineEdit, "passwordEdit"), "half remembered")
         click(qtbot, sign_in, "invitationButton")
         dialog = await wait_for_window(AcceptInviteDialog)
         assert child(dialog, QLineEdit, "portalUrlEdit").text() == portal.base_url
+
+        # Back and forth between the two dialogs loses nothing that was typed.
+        type_into(qtbot, child(dialog, QLineEdit, "codeEdit"), "first try")
+        click(qtbot, dialog, "cancelButton")
+        sign_in = await wait_for_window(SignInDialog)
+        assert child(sign_in, QLineEdit, "emailEdit").text() == TECH_EMAIL
+        assert child(sign_in, QLineEdit, "passwordEdit").text() == "half remembered"
+        click(qtbot, sign_in, "invitationButton")
+        dialog = await wait_for_window(AcceptInviteDialog)
+        assert child(dialog, QLineEdit, "codeEdit").text() == "first try"
         code_edit = child(dialog, QLineEdit, "codeEdit")
         password_edit = child(dialog, QLineEdit, "passwordEdit")
         again_edit = child(dialog, QLineEdit, "passwordAgainEdit")

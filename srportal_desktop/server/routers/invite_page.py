@@ -12,7 +12,7 @@ from html import escape
 from typing import Annotated
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from srportal_desktop.server.deps import ClientIpDep, SessionDep, SettingsDep
@@ -24,6 +24,8 @@ router = APIRouter(include_in_schema=False)
 
 MISMATCH = "The two passwords differ: type the same password twice."
 NO_CODE = "This link has no invitation code. Open the link from your invitation email."
+# As long as `POST /v1/auth/accept-invite` takes; longer is no code of ours.
+MAX_TOKEN_LENGTH = 512
 
 # Scripts, frames and outside resources are never needed here.
 _HEADERS = {
@@ -49,12 +51,20 @@ button {{ margin-top: 1.5rem; padding: .5rem 1.2rem; font: inherit; }}
 """
 
 
-def _page(title: str, content: str, status_code: int = 200) -> HTMLResponse:
+def _page(
+    title: str, content: str, status_code: int = 200, headers: dict[str, str] | None = None
+) -> HTMLResponse:
     html = _PAGE.format(title=escape(title), content=content)
-    return HTMLResponse(html, status_code=status_code, headers=_HEADERS)
+    return HTMLResponse(html, status_code=status_code, headers=_HEADERS | (headers or {}))
 
 
-def _form(token: str, error: str = "", status_code: int = 200) -> HTMLResponse:
+def _no_code() -> HTMLResponse:
+    return _page("Activate your account", f'<p class="error">{escape(NO_CODE)}</p>', 400)
+
+
+def _form(
+    token: str, error: str = "", status_code: int = 200, headers: dict[str, str] | None = None
+) -> HTMLResponse:
     notice = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     content = f"""{notice}
 <p>Choose the password for your SR License Portal account (at least {MIN_PASSWORD_LENGTH}
@@ -67,13 +77,13 @@ characters). You then sign in with it in the SR License Portal Desktop app.</p>
 <input type="password" name="password_again" autocomplete="new-password" required></label>
 <button type="submit">Activate account</button>
 </form>"""
-    return _page("Activate your account", content, status_code)
+    return _page("Activate your account", content, status_code, headers)
 
 
 @router.get("/accept-invite")
-def invite_form(token: str = Query("", max_length=512)) -> HTMLResponse:
-    if not token:
-        return _page("Activate your account", f'<p class="error">{escape(NO_CODE)}</p>', 400)
+def invite_form(token: str = "") -> HTMLResponse:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return _no_code()
     return _form(token)
 
 
@@ -99,14 +109,15 @@ def accept_invite_form(
     token, password, again = (
         fields.get(name, "") for name in ("token", "password", "password_again")
     )
-    if not token:
-        return _page("Activate your account", f'<p class="error">{escape(NO_CODE)}</p>', 400)
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return _no_code()
     if password != again:
         return _form(token, MISMATCH, 422)
     try:
         tokens = auth.accept_invite(session, settings, token, password, client_ip)
     except ProblemError as refusal:
-        return _form(token, refusal.detail, refusal.status)
+        # Retry-After of a rate limit, as the API sends it.
+        return _form(token, refusal.detail, refusal.status, refusal.headers)
     auth.logout(session, tokens.refresh_token)
     return _page(
         "Your account is active",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
 
@@ -26,17 +26,25 @@ class AcceptInviteForm:
     acceptance: AcceptInviteRequest
 
 
+_TOKEN_IN_LINK = re.compile(r"(?:^|[?&])token=([\w-]+)")
+_LINK = re.compile(r"https?://[^\s<>]+")
+
+
 def invitation_code(text: str) -> str:
-    """The code itself, also when the whole link from the email was pasted."""
-    text = text.strip()
-    if "token=" in text:
-        try:
-            tokens = parse_qs(urlsplit(text).query).get("token")
-        except ValueError:
-            tokens = None
-        if tokens:
-            return tokens[0].strip()
-    return text
+    """The code itself, also when the whole link from the email was pasted (with angle
+    brackets, a full stop after it or a line break in it, as mail programs do)."""
+    found = _TOKEN_IN_LINK.search("".join(text.split()))
+    if found:
+        return found.group(1)
+    return text.strip().strip("<>.,;")
+
+
+def portal_of_link(text: str) -> str | None:
+    """The portal's address from a pasted invitation link (`…/accept-invite?token=…`)."""
+    found = _LINK.search("".join(text.split()))
+    if found is None or "/accept-invite" not in found.group():
+        return None
+    return normalized_url(found.group().partition("/accept-invite")[0])
 
 
 class AcceptInviteDialog(FormDialog[AcceptInviteForm, None]):
@@ -45,6 +53,7 @@ class AcceptInviteDialog(FormDialog[AcceptInviteForm, None]):
         accept: AcceptInvite,
         *,
         portal_url: str = "",
+        code: str = "",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(
@@ -65,7 +74,7 @@ class AcceptInviteDialog(FormDialog[AcceptInviteForm, None]):
         self.portal_url_edit = QLineEdit(portal_url, self.body)
         self.portal_url_edit.setObjectName("portalUrlEdit")
         self.portal_url_edit.setPlaceholderText("https://portal.example.com")
-        self.code_edit = QLineEdit(self.body)
+        self.code_edit = QLineEdit(code, self.body)
         self.code_edit.setObjectName("codeEdit")
         self.code_edit.setPlaceholderText("From the invitation email")
         self.password_edit = QLineEdit(self.body)
@@ -104,6 +113,9 @@ class AcceptInviteDialog(FormDialog[AcceptInviteForm, None]):
         (self.code_edit if portal_url else self.portal_url_edit).setFocus()
 
     def build_request(self) -> AcceptInviteForm:
+        if not self.portal_url_edit.text().strip():
+            # A pasted link names its portal: no need to type it twice.
+            self.portal_url_edit.setText(portal_of_link(self.code_edit.text()) or "")
         url = normalized_url(self.portal_url_edit.text())
         password, again = self.password_edit.text(), self.password_again_edit.text()
         refusals = {} if url else {"portal_url": BAD_URL}

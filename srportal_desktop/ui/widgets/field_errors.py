@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from PySide6.QtCore import QEvent, Qt, SignalInstance
 from PySide6.QtWidgets import QAbstractSpinBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
+from srportal_desktop.api.schema import EMAIL_PROBLEM_PREFIX
 from srportal_desktop.ui.widgets.colors import error_colors
 
 
@@ -166,9 +167,6 @@ def focus_and_select(widget: QWidget) -> None:
         widget.selectAll()
 
 
-_EMAIL_PREFIX = "value is not a valid email address: "
-
-
 def _is_blank(value: object) -> bool:
     if isinstance(value, str):
         return not value.strip()
@@ -177,7 +175,7 @@ def _is_blank(value: object) -> bool:
 
 def _sentence(message: str) -> str:
     message = message.removeprefix("Value error, ").strip()
-    message = message.replace(_EMAIL_PREFIX, "Not a valid email address. ")
+    message = message.replace(EMAIL_PROBLEM_PREFIX, "Not a valid email address. ")
     if not message:
         return message
     message = message[0].upper() + message[1:]
