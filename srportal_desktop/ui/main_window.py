@@ -29,8 +29,19 @@ from qasync import asyncSlot
 
 from srportal_desktop import __version__
 from srportal_desktop.api.errors import PortalError
-from srportal_desktop.api.schema import License, Me, Pool, Role, Sensor, SubUser, SubUserStatus
+from srportal_desktop.api.schema import (
+    License,
+    LicenseStatus,
+    Me,
+    Pool,
+    Role,
+    Sensor,
+    SubUser,
+    SubUserPatch,
+    SubUserStatus,
+)
 from srportal_desktop.ui.async_tools import run_dialog, show_message
+from srportal_desktop.ui.confirmations import confirm_disable, confirm_resend, confirm_revoke
 from srportal_desktop.ui.dialogs.bulk_create import BulkCreateDialog
 from srportal_desktop.ui.dialogs.create_license import CreateLicenseDialog
 from srportal_desktop.ui.dialogs.grant import GrantDialog
@@ -181,6 +192,12 @@ class MainWindow(QMainWindow):
         self.sign_out_action = action("Sign out", "sign-out", None, "Sign out of the portal")
         self.quit_action = QAction("Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.resend_invite_action = QAction("Resend invitation…", self)
+        self.resend_invite_action.setStatusTip("Email the selected sub-user a new invitation")
+        self.toggle_sub_user_action = QAction("Disable sub-user…", self)
+        self.toggle_sub_user_action.setStatusTip("Stop or allow the sub-user's access")
+        self.revoke_action = QAction("Revoke license…", self)
+        self.revoke_action.setStatusTip("End the selected license for good")
         self.copy_name_action = QAction("Copy name", self)
         self.copy_name_action.setShortcut(QKeySequence.StandardKey.Copy)
         self.about_action = QAction("About SR License Portal", self)
@@ -190,6 +207,9 @@ class MainWindow(QMainWindow):
         self.create_license_action.triggered.connect(self._on_create_license)
         self.bulk_create_action.triggered.connect(self._on_bulk_create)
         self.transfer_action.triggered.connect(self._on_transfer)
+        self.resend_invite_action.triggered.connect(self._on_resend_invite)
+        self.toggle_sub_user_action.triggered.connect(self._on_toggle_sub_user)
+        self.revoke_action.triggered.connect(self._on_revoke)
         self.refresh_action.triggered.connect(self._on_refresh)
         self.sign_out_action.triggered.connect(self.sign_out_requested)
         self.quit_action.triggered.connect(self.close)
@@ -295,6 +315,9 @@ class MainWindow(QMainWindow):
         users_menu = bar.addMenu("&Sub-users")
         users_menu.addAction(self.new_sub_user_action)
         users_menu.addAction(self.grant_action)
+        users_menu.addSeparator()
+        users_menu.addAction(self.resend_invite_action)
+        users_menu.addAction(self.toggle_sub_user_action)
 
         license_menu = bar.addMenu("&Licenses")
         license_menu.addAction(self.create_license_action)
@@ -302,6 +325,8 @@ class MainWindow(QMainWindow):
         license_menu.addSeparator()
         license_menu.addAction(self.transfer_action)
         license_menu.addAction(self.copy_name_action)
+        license_menu.addSeparator()
+        license_menu.addAction(self.revoke_action)
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
@@ -477,9 +502,16 @@ class MainWindow(QMainWindow):
         self.grant_action.setEnabled(can_manage and grantable and not busy)
         self.create_license_action.setEnabled(self._me is not None and not busy)
         self.bulk_create_action.setEnabled(self._me is not None and not busy)
-        self.transfer_action.setEnabled(
-            can_manage and self._selected_license() is not None and not busy
+        lic = self._selected_license()
+        self.transfer_action.setEnabled(can_manage and lic is not None and not busy)
+        self.revoke_action.setEnabled(
+            can_manage and lic is not None and lic.status is not LicenseStatus.REVOKED and not busy
         )
+        invited = sub_user is not None and sub_user.status is SubUserStatus.INVITED
+        self.resend_invite_action.setEnabled(can_manage and invited and not busy)
+        disabled = sub_user is not None and sub_user.status is SubUserStatus.DISABLED
+        self.toggle_sub_user_action.setText("Enable sub-user" if disabled else "Disable sub-user…")
+        self.toggle_sub_user_action.setEnabled(can_manage and sub_user is not None and not busy)
         self.copy_name_action.setEnabled(self._selected_license() is not None)
         self.refresh_action.setEnabled(not busy)
 
@@ -595,6 +627,48 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()
 
     @asyncSlot()
+    async def _on_resend_invite(self) -> None:
+        sub_user = self._selected_sub_user()
+        if sub_user is None or not await confirm_resend(self, sub_user):
+            return
+        sent = await self._run("Sending the invitation…", self._resend(sub_user.id))
+        if sent:
+            self.announce(f"Sent a new invitation to {sub_user.email}.")
+
+    async def _resend(self, sub_user_id: str) -> bool:
+        await self._client.resend_invite(sub_user_id)
+        return True
+
+    @asyncSlot()
+    async def _on_toggle_sub_user(self) -> None:
+        sub_user = self._selected_sub_user()
+        if sub_user is None:
+            return
+        enable = sub_user.status is SubUserStatus.DISABLED
+        if not enable and not await confirm_disable(self, sub_user):
+            return
+        # An enabled sub-user who never accepted the invitation goes back to "invited".
+        status = SubUserStatus.ACTIVE if enable else SubUserStatus.DISABLED
+        changed = await self._run(
+            "Enabling…" if enable else "Disabling…",
+            self._client.update_sub_user(sub_user.id, SubUserPatch(status=status)),
+        )
+        if changed is not None:
+            await self.reload()
+            self.announce(f"{'Enabled' if enable else 'Disabled'} {changed.label}.")
+
+    @asyncSlot()
+    async def _on_revoke(self) -> None:
+        lic = self._selected_license()
+        if lic is None or not await confirm_revoke(self, lic):
+            return
+        revoked = await self._run("Revoking…", self._client.revoke_license(lic.id))
+        if revoked is not None:
+            await self.reload()
+            self.announce(f"Revoked {revoked.name}.")
+            self.select_license(revoked.id)
+
+    @asyncSlot()
     async def _on_about(self) -> None:
         await show_message(
             self,
@@ -632,6 +706,8 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         menu.addAction(self.transfer_action)
         menu.addAction(self.copy_name_action)
+        menu.addSeparator()
+        menu.addAction(self.revoke_action)
         menu.popup(self._license_view.viewport().mapToGlobal(pos))
 
     # --- window state --------------------------------------------------------------------------

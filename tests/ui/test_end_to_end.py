@@ -492,3 +492,63 @@ def test_an_invited_sub_user_accepts_from_the_sign_in_dialog(
         assert await running == 0
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), timeout=60))
+
+
+def test_the_reseller_resends_disables_enables_and_revokes_with_a_question_first(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, portal: RunningPortal
+) -> None:
+    async def scenario() -> None:
+        async with PortalClient(portal.base_url) as reseller:
+            await reseller.login(portal.reseller_email, portal.reseller_password)
+            await reseller.create_sub_user(
+                schema.SubUserCreate(email=TECH_EMAIL, display_name=TECH_NAME)
+            )
+            template = schema.LicenseCreate(
+                name="Spare", sensor_models=["ouster-os1-64"], sensor_count=3
+            )
+            await reseller.create_license(template)
+        session, running = await sign_in_through_dialog(qtbot, portal)
+        window = session.window
+        assert window is not None
+        await wait_until(lambda: pool_text(window).startswith("LPU 99 of 100 left"))
+
+        # Resend the invitation: asked first, then a second email with a new code.
+        select_sub_user(window, TECH_NAME)
+        assert window.resend_invite_action.isEnabled()
+        window.resend_invite_action.trigger()
+        assert TECH_EMAIL in await answer_message_box(qtbot, "Send")
+        await wait_until(lambda: len(list(portal.outbox.glob("*.eml"))) == 2, what="the email")
+        await wait_until(lambda: "new invitation" in window.statusBar().currentMessage())
+
+        # Disable (asked first; declining changes nothing), then enable again.
+        window.toggle_sub_user_action.trigger()
+        await answer_message_box(qtbot, "Cancel")
+        assert window.sub_user_model.sub_users()[0].status is schema.SubUserStatus.INVITED
+        window.toggle_sub_user_action.trigger()
+        assert await answer_message_box(qtbot, "Disable") == f"Disable {TECH_NAME}?"
+        await wait_until(
+            lambda: window.toggle_sub_user_action.text() == "Enable sub-user",
+            what="the sub-user to be disabled",
+        )
+        assert not window.grant_action.isEnabled()  # no quota for a disabled sub-user
+        window.toggle_sub_user_action.trigger()  # enabling asks nothing
+        await wait_until(lambda: window.toggle_sub_user_action.text() == "Disable sub-user…")
+        # Never accepted, so enabled means invited again.
+        assert window.sub_user_model.sub_users()[0].status is schema.SubUserStatus.INVITED
+
+        # Revoke the unused license: the question says its quota comes back, and it does.
+        window.select_entry(EntryKind.MY_LICENSES)
+        assert window.select_license(_license_id(window, "Spare"))
+        window.revoke_action.trigger()
+        assert await answer_message_box(qtbot, "Revoke") == "Revoke Spare? This cannot be undone."
+        await wait_until(
+            lambda: table_rows(window)["Spare"][LicenseColumn.STATUS] == "Revoked",
+            what="the license to show as revoked",
+        )
+        assert pool_text(window).startswith("LPU 100 of 100 left · Sensors 400 of 400 left")
+        assert not window.revoke_action.isEnabled()  # revoked once is revoked for good
+
+        window.close()
+        assert await running == 0
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), timeout=60))
