@@ -50,3 +50,18 @@ async def confirm_resend(parent: QWidget, sub_user: SubUser) -> bool:
         informative_text="The code in the earlier invitation stops working.",
         confirm_label="Send",
     )
+
+
+async def confirm_deactivate(parent: QWidget, lic: License) -> bool:
+    until = f" until {lic.expires_at:%Y-%m-%d}" if lic.expires_at else ""
+    return await ask_confirmation(
+        parent,
+        "Deactivate License",
+        f"Deactivate {lic.name} on {lic.machine_id}?",
+        informative_text=(
+            f"The machine is freed so the license can be activated on another one (a rehost; "
+            f"the portal allows a few a year, {lic.deactivation_count} used so far). Its term "
+            f"keeps running{until}."
+        ),
+        confirm_label="Deactivate",
+    )

@@ -30,6 +30,7 @@ from qasync import asyncSlot
 from srportal_desktop import __version__
 from srportal_desktop.api.errors import PortalError
 from srportal_desktop.api.schema import (
+    KeyFile,
     License,
     LicenseStatus,
     Me,
@@ -41,13 +42,20 @@ from srportal_desktop.api.schema import (
     SubUserStatus,
 )
 from srportal_desktop.ui.async_tools import run_dialog, show_message
-from srportal_desktop.ui.confirmations import confirm_disable, confirm_resend, confirm_revoke
+from srportal_desktop.ui.confirmations import (
+    confirm_deactivate,
+    confirm_disable,
+    confirm_resend,
+    confirm_revoke,
+)
+from srportal_desktop.ui.dialogs.activate import ActivateDialog
 from srportal_desktop.ui.dialogs.bulk_create import BulkCreateDialog
 from srportal_desktop.ui.dialogs.create_license import CreateLicenseDialog
 from srportal_desktop.ui.dialogs.grant import GrantDialog
 from srportal_desktop.ui.dialogs.new_sub_user import NewSubUserDialog
 from srportal_desktop.ui.dialogs.transfer import TransferDialog
 from srportal_desktop.ui.icons import icon
+from srportal_desktop.ui.key_file_saving import ask_where_to_save, write_key_file
 from srportal_desktop.ui.models.license_table import (
     LicenseColumn,
     LicenseFilterProxy,
@@ -196,6 +204,12 @@ class MainWindow(QMainWindow):
         self.resend_invite_action.setStatusTip("Email the selected sub-user a new invitation")
         self.toggle_sub_user_action = QAction("Disable sub-user…", self)
         self.toggle_sub_user_action.setStatusTip("Stop or allow the sub-user's access")
+        self.activate_action = QAction("Activate on machine…", self)
+        self.activate_action.setStatusTip("Bind the license to a machine and get its key file")
+        self.save_key_action = QAction("Save key file…", self)
+        self.save_key_action.setStatusTip("Save the signed key file of the active license")
+        self.deactivate_action = QAction("Deactivate (rehost)…", self)
+        self.deactivate_action.setStatusTip("Free the machine so the license can move")
         self.revoke_action = QAction("Revoke license…", self)
         self.revoke_action.setStatusTip("End the selected license for good")
         self.copy_name_action = QAction("Copy name", self)
@@ -210,6 +224,9 @@ class MainWindow(QMainWindow):
         self.resend_invite_action.triggered.connect(self._on_resend_invite)
         self.toggle_sub_user_action.triggered.connect(self._on_toggle_sub_user)
         self.revoke_action.triggered.connect(self._on_revoke)
+        self.activate_action.triggered.connect(self._on_activate)
+        self.save_key_action.triggered.connect(self._on_save_key_file)
+        self.deactivate_action.triggered.connect(self._on_deactivate)
         self.refresh_action.triggered.connect(self._on_refresh)
         self.sign_out_action.triggered.connect(self.sign_out_requested)
         self.quit_action.triggered.connect(self.close)
@@ -325,6 +342,9 @@ class MainWindow(QMainWindow):
         license_menu.addSeparator()
         license_menu.addAction(self.transfer_action)
         license_menu.addAction(self.copy_name_action)
+        license_menu.addSeparator()
+        for act in (self.activate_action, self.save_key_action, self.deactivate_action):
+            license_menu.addAction(act)
         license_menu.addSeparator()
         license_menu.addAction(self.revoke_action)
 
@@ -507,6 +527,12 @@ class MainWindow(QMainWindow):
         self.revoke_action.setEnabled(
             can_manage and lic is not None and lic.status is not LicenseStatus.REVOKED and not busy
         )
+        bound = lic is not None and lic.status is LicenseStatus.ACTIVE
+        self.activate_action.setEnabled(
+            lic is not None and lic.status is LicenseStatus.NOT_ACTIVATED and not busy
+        )
+        self.save_key_action.setEnabled(bound and not busy)
+        self.deactivate_action.setEnabled(bound and not busy)
         invited = sub_user is not None and sub_user.status is SubUserStatus.INVITED
         self.resend_invite_action.setEnabled(can_manage and invited and not busy)
         disabled = sub_user is not None and sub_user.status is SubUserStatus.DISABLED
@@ -669,6 +695,59 @@ class MainWindow(QMainWindow):
             self.select_license(revoked.id)
 
     @asyncSlot()
+    async def _on_activate(self) -> None:
+        lic = self._selected_license()
+        if lic is None:
+            return
+        dialog = ActivateDialog(self._client, lic, parent=self)
+        activated = await run_dialog(dialog) and dialog.activation is not None
+        activation = dialog.activation
+        dialog.deleteLater()
+        if not activated or activation is None:
+            return
+        await self.reload()
+        self.select_license(lic.id)
+        self.announce(f"Activated {lic.name} on {activation.license.machine_id}.")
+        await self._save_key_file(activation.license, activation.key_file)
+
+    @asyncSlot()
+    async def _on_save_key_file(self) -> None:
+        lic = self._selected_license()
+        if lic is None:
+            return
+        key_file = await self._run("Fetching the key file…", self._client.key_file(lic.id))
+        if key_file is not None:
+            await self._save_key_file(lic, key_file)
+
+    async def _save_key_file(self, lic: License, key_file: KeyFile) -> None:
+        path = await ask_where_to_save(self, lic.name)
+        if path is None:
+            return
+        try:
+            await write_key_file(path, key_file)
+        except OSError as error:
+            await show_message(
+                self,
+                "SR License Portal",
+                f"The key file could not be saved to {path}.",
+                icon=QMessageBox.Icon.Warning,
+                informative_text=error.strerror or str(error),
+            )
+            return
+        self.announce(f"Saved the key file of {lic.name} to {path}.")
+
+    @asyncSlot()
+    async def _on_deactivate(self) -> None:
+        lic = self._selected_license()
+        if lic is None or not await confirm_deactivate(self, lic):
+            return
+        freed = await self._run("Deactivating…", self._client.deactivate_license(lic.id))
+        if freed is not None:
+            await self.reload()
+            self.select_license(freed.id)
+            self.announce(f"Deactivated {freed.name}; it can be activated on another machine.")
+
+    @asyncSlot()
     async def _on_about(self) -> None:
         await show_message(
             self,
@@ -706,6 +785,9 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         menu.addAction(self.transfer_action)
         menu.addAction(self.copy_name_action)
+        menu.addSeparator()
+        for act in (self.activate_action, self.save_key_action, self.deactivate_action):
+            menu.addAction(act)
         menu.addSeparator()
         menu.addAction(self.revoke_action)
         menu.popup(self._license_view.viewport().mapToGlobal(pos))

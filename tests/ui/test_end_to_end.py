@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
+    QFileDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -23,7 +24,9 @@ from pytestqt.qtbot import QtBot
 
 from srportal_desktop.api import schema
 from srportal_desktop.api.client import PortalClient
+from srportal_desktop.keyfile import verify_key_file
 from srportal_desktop.ui.dialogs.accept_invite import AcceptInviteDialog
+from srportal_desktop.ui.dialogs.activate import ActivateDialog
 from srportal_desktop.ui.dialogs.bulk_create import BulkCreateDialog
 from srportal_desktop.ui.dialogs.grant import GrantDialog
 from srportal_desktop.ui.dialogs.new_sub_user import NewSubUserDialog
@@ -547,6 +550,71 @@ def test_the_reseller_resends_disables_enables_and_revokes_with_a_question_first
         )
         assert pool_text(window).startswith("LPU 100 of 100 left · Sensors 400 of 400 left")
         assert not window.revoke_action.isEnabled()  # revoked once is revoked for good
+
+        window.close()
+        assert await running == 0
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), timeout=60))
+
+
+def test_a_technician_activates_saves_a_verifiable_key_file_and_rehosts(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, portal: RunningPortal, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with PortalClient(portal.base_url) as reseller:
+            await reseller.login(portal.reseller_email, portal.reseller_password)
+            template = schema.LicenseCreate(
+                name="Gate 7/North", sensor_models=["ouster-os1-64"], sensor_count=2
+            )
+            created = await reseller.create_license(template)
+            signing_key = await reseller.signing_key()
+        session, running = await sign_in_through_dialog(qtbot, portal)
+        window = session.window
+        assert window is not None
+        assert window.select_license(created.id)
+        assert window.activate_action.isEnabled()
+        assert not window.save_key_action.isEnabled()  # nothing to save before activation
+
+        # Activate: an empty machine ID is refused in the dialog, then the save dialog follows.
+        window.activate_action.trigger()
+        dialog = await wait_for_window(ActivateDialog)
+        assert "one-year term starts now" in child(dialog, QLabel, "activationIntro").text()
+        click(qtbot, dialog, "submitButton")
+        await wait_until(child(dialog, QLabel, "machineEditError").isVisible)
+        type_into(qtbot, child(dialog, QLineEdit, "machineEdit"), "LPU-0042")
+        click(qtbot, dialog, "submitButton")
+        saving = await wait_for_window(QFileDialog)
+        assert saving.selectedFiles()[0].endswith("Gate_7_North.license-key.json")
+        # A person browses to the folder and keeps the suggested name.
+        saving.setDirectory(str(tmp_path))
+        saving.accept()
+        target = tmp_path / "Gate_7_North.license-key.json"
+        await wait_until(target.exists, what="the key file on disk")
+        key_file = schema.KeyFile.model_validate_json(target.read_text(encoding="utf-8"))
+        payload = verify_key_file(key_file, signing_key.public_key)
+        assert payload["machine_id"] == "LPU-0042"
+        rows = table_rows(window)
+        assert rows["Gate 7/North"][LicenseColumn.MACHINE] == "LPU-0042"
+        assert window.save_key_action.isEnabled()
+        assert not window.activate_action.isEnabled()
+
+        # Saving again asks where; cancelling writes nothing.
+        window.save_key_action.trigger()
+        saving = await wait_for_window(QFileDialog)
+        saving.reject()
+        await wait_closed(saving)
+
+        # Deactivate for a rehost: asked first, then the machine is free again.
+        assert window.select_license(created.id)
+        window.deactivate_action.trigger()
+        question = await answer_message_box(qtbot, "Deactivate")
+        assert question == "Deactivate Gate 7/North on LPU-0042?"
+        await wait_until(
+            lambda: table_rows(window)["Gate 7/North"][LicenseColumn.MACHINE] == "—",
+            what="the machine to be freed",
+        )
+        assert window.select_license(created.id)
+        assert window.activate_action.isEnabled()
 
         window.close()
         assert await running == 0

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 from srportal_desktop.api.schema import License, LicenseStatus, Pool, Sensor, SubUser, SubUserStatus
 from srportal_desktop.resources import load_sensor_catalog
 from srportal_desktop.ui.dialogs.accept_invite import AcceptInviteDialog
+from srportal_desktop.ui.dialogs.activate import ActivateDialog
 from srportal_desktop.ui.dialogs.bulk_create import BulkCreateDialog
 from srportal_desktop.ui.dialogs.create_license import CreateLicenseDialog
 from srportal_desktop.ui.dialogs.grant import GrantDialog
@@ -61,11 +62,15 @@ LICENSE = License(
 )
 
 
+FRESH = {"status": LicenseStatus.NOT_ACTIVATED, "activated_at": None, "expires_at": None}
+
+
 async def _never_called(*_args: object) -> None:
     raise AssertionError("rendering sends nothing")
 
 
 DIALOGS: dict[str, Callable[[], QDialog]] = {
+    "activate": lambda: ActivateDialog(None, LICENSE.model_copy(update=FRESH)),  # type: ignore[arg-type]
     "accept_invite": lambda: AcceptInviteDialog(
         _never_called, portal_url="https://portal.example.com"
     ),
