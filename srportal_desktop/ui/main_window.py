@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QSettings, Qt, Signal
@@ -54,8 +55,14 @@ from srportal_desktop.ui.dialogs.create_license import CreateLicenseDialog
 from srportal_desktop.ui.dialogs.grant import GrantDialog
 from srportal_desktop.ui.dialogs.new_sub_user import NewSubUserDialog
 from srportal_desktop.ui.dialogs.transfer import TransferDialog
+from srportal_desktop.ui.file_saving import (
+    ask_save_path,
+    ask_where_to_save_key_file,
+    safe_file_stem,
+    write_key_file,
+    write_text,
+)
 from srportal_desktop.ui.icons import icon
-from srportal_desktop.ui.key_file_saving import ask_where_to_save, write_key_file
 from srportal_desktop.ui.models.license_table import (
     LicenseColumn,
     LicenseFilterProxy,
@@ -67,6 +74,7 @@ from srportal_desktop.ui.models.sub_user_list import (
     SubUserFilterProxy,
     SubUserListModel,
 )
+from srportal_desktop.ui.table_export import table_as_csv
 from srportal_desktop.ui.widgets.column_widths import fit_columns
 from srportal_desktop.ui.widgets.empty_notice import EmptyNotice
 
@@ -204,6 +212,9 @@ class MainWindow(QMainWindow):
         self.resend_invite_action.setStatusTip("Email the selected sub-user a new invitation")
         self.toggle_sub_user_action = QAction("Disable sub-user…", self)
         self.toggle_sub_user_action.setStatusTip("Stop or allow the sub-user's access")
+        self.export_action = QAction("Export licenses to CSV…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.setStatusTip("Save the licenses shown in the table as a CSV file")
         self.activate_action = QAction("Activate on machine…", self)
         self.activate_action.setStatusTip("Bind the license to a machine and get its key file")
         self.save_key_action = QAction("Save key file…", self)
@@ -225,6 +236,7 @@ class MainWindow(QMainWindow):
         self.toggle_sub_user_action.triggered.connect(self._on_toggle_sub_user)
         self.revoke_action.triggered.connect(self._on_revoke)
         self.activate_action.triggered.connect(self._on_activate)
+        self.export_action.triggered.connect(self._on_export)
         self.save_key_action.triggered.connect(self._on_save_key_file)
         self.deactivate_action.triggered.connect(self._on_deactivate)
         self.refresh_action.triggered.connect(self._on_refresh)
@@ -325,6 +337,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.refresh_action)
+        file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.sign_out_action)
         file_menu.addAction(self.quit_action)
@@ -711,6 +724,40 @@ class MainWindow(QMainWindow):
         await self._save_key_file(activation.license, activation.key_file)
 
     @asyncSlot()
+    async def _on_export(self) -> None:
+        # What the table shows now (filter, search and sort), as it shows it.
+        text = table_as_csv(self._license_proxy)
+        shown = self._license_proxy.rowCount()
+        entry = self._current_entry()
+        title = entry.title if entry is not None else "licenses"
+        path = await ask_save_path(
+            self,
+            "Export Licenses to CSV",
+            f"{safe_file_stem(title, 'licenses')}.csv",
+            "CSV files (*.csv)",
+            "csv",
+        )
+        if path is None:
+            return
+        # With a byte order mark, spreadsheet programs read names like "Zürich" correctly.
+        if await self._write_or_say_why(path, write_text(path, text, encoding="utf-8-sig")):
+            self.announce(f"Exported {_licenses(shown)} to {path}.")
+
+    async def _write_or_say_why(self, path: Path, writing: Awaitable[None]) -> bool:
+        try:
+            await writing
+        except OSError as error:
+            await show_message(
+                self,
+                "SR License Portal",
+                f"The file could not be saved to {path}.",
+                icon=QMessageBox.Icon.Warning,
+                informative_text=error.strerror or str(error),
+            )
+            return False
+        return True
+
+    @asyncSlot()
     async def _on_save_key_file(self) -> None:
         lic = self._selected_license()
         if lic is None:
@@ -720,21 +767,11 @@ class MainWindow(QMainWindow):
             await self._save_key_file(lic, key_file)
 
     async def _save_key_file(self, lic: License, key_file: KeyFile) -> None:
-        path = await ask_where_to_save(self, lic.name)
+        path = await ask_where_to_save_key_file(self, lic.name)
         if path is None:
             return
-        try:
-            await write_key_file(path, key_file)
-        except OSError as error:
-            await show_message(
-                self,
-                "SR License Portal",
-                f"The key file could not be saved to {path}.",
-                icon=QMessageBox.Icon.Warning,
-                informative_text=error.strerror or str(error),
-            )
-            return
-        self.announce(f"Saved the key file of {lic.name} to {path}.")
+        if await self._write_or_say_why(path, write_key_file(path, key_file)):
+            self.announce(f"Saved the key file of {lic.name} to {path}.")
 
     @asyncSlot()
     async def _on_deactivate(self) -> None:

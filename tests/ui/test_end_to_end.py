@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import email
 import email.message
 import email.policy
@@ -615,6 +616,42 @@ def test_a_technician_activates_saves_a_verifiable_key_file_and_rehosts(
         )
         assert window.select_license(created.id)
         assert window.activate_action.isEnabled()
+
+        window.close()
+        assert await running == 0
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), timeout=60))
+
+
+def test_the_licenses_shown_export_to_csv_as_shown(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, portal: RunningPortal, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with PortalClient(portal.base_url) as reseller:
+            await reseller.login(portal.reseller_email, portal.reseller_password)
+            for name in ("Zürich, Gate 2", "Basel 1", "Zürich, Gate 10"):
+                await reseller.create_license(
+                    schema.LicenseCreate(name=name, sensor_models=["ouster-os1-64"], sensor_count=2)
+                )
+        session, running = await sign_in_through_dialog(qtbot, portal)
+        window = session.window
+        assert window is not None
+        type_into(qtbot, child(window, QLineEdit, "licenseSearch"), "gate")
+        window.export_action.trigger()
+        saving = await wait_for_window(QFileDialog)
+        assert saving.selectedFiles()[0].endswith("My_licenses.csv")
+        saving.setDirectory(str(tmp_path))
+        saving.accept()
+        target = tmp_path / "My_licenses.csv"
+        await wait_until(target.exists, what="the CSV file")
+        with target.open(encoding="utf-8-sig", newline="") as file:
+            rows = list(csv.reader(file))
+        assert rows[0] == [column.title for column in LicenseColumn]
+        # The search and the natural name order of the table; commas quoted; no placeholders.
+        assert [row[0] for row in rows[1:]] == ["Zürich, Gate 2", "Zürich, Gate 10"]
+        assert rows[1][LicenseColumn.SENSOR_MODELS] == SENSOR_A
+        assert rows[1][LicenseColumn.MACHINE] == ""
+        assert window.statusBar().currentMessage().startswith("Exported 2 licenses to ")
 
         window.close()
         assert await running == 0
