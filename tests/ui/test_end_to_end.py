@@ -651,7 +651,10 @@ def test_the_licenses_shown_export_to_csv_as_shown(
         assert [row[0] for row in rows[1:]] == ["Zürich, Gate 2", "Zürich, Gate 10"]
         assert rows[1][LicenseColumn.SENSOR_MODELS] == SENSOR_A
         assert rows[1][LicenseColumn.MACHINE] == ""
-        assert window.statusBar().currentMessage().startswith("Exported 2 licenses to ")
+        await wait_until(
+            lambda: window.statusBar().currentMessage().startswith("Exported 2 licenses to "),
+            what="the export in the status bar",
+        )
 
         window.close()
         assert await running == 0
