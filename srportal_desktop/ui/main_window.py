@@ -6,10 +6,17 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QSettings, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QByteArray,
+    QModelIndex,
+    QPoint,
+    QSettings,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,7 +38,6 @@ from qasync import asyncSlot
 from srportal_desktop import __version__
 from srportal_desktop.api.errors import PortalError
 from srportal_desktop.api.schema import (
-    KeyFile,
     License,
     LicenseStatus,
     Me,
@@ -43,26 +49,14 @@ from srportal_desktop.api.schema import (
     SubUserStatus,
 )
 from srportal_desktop.ui.async_tools import run_dialog, show_message
-from srportal_desktop.ui.confirmations import (
-    confirm_deactivate,
-    confirm_disable,
-    confirm_resend,
-    confirm_revoke,
-)
-from srportal_desktop.ui.dialogs.activate import ActivateDialog
+from srportal_desktop.ui.confirmations import confirm_disable, confirm_resend
 from srportal_desktop.ui.dialogs.bulk_create import BulkCreateDialog
 from srportal_desktop.ui.dialogs.create_license import CreateLicenseDialog
 from srportal_desktop.ui.dialogs.grant import GrantDialog
 from srportal_desktop.ui.dialogs.new_sub_user import NewSubUserDialog
 from srportal_desktop.ui.dialogs.transfer import TransferDialog
-from srportal_desktop.ui.file_saving import (
-    ask_save_path,
-    ask_where_to_save_key_file,
-    safe_file_stem,
-    write_key_file,
-    write_text,
-)
 from srportal_desktop.ui.icons import icon
+from srportal_desktop.ui.license_operations import LicenseOperations
 from srportal_desktop.ui.models.license_table import (
     LicenseColumn,
     LicenseFilterProxy,
@@ -74,7 +68,6 @@ from srportal_desktop.ui.models.sub_user_list import (
     SubUserFilterProxy,
     SubUserListModel,
 )
-from srportal_desktop.ui.table_export import table_as_csv
 from srportal_desktop.ui.widgets.column_widths import fit_columns
 from srportal_desktop.ui.widgets.empty_notice import EmptyNotice
 
@@ -106,6 +99,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self._announcement = ""
         self._client = client
+        self._operations = LicenseOperations(self, client)
         self._me: Me | None = None
         self._sensors: list[Sensor] = []
         self._sensor_labels: dict[str, str] = {}
@@ -234,11 +228,11 @@ class MainWindow(QMainWindow):
         self.transfer_action.triggered.connect(self._on_transfer)
         self.resend_invite_action.triggered.connect(self._on_resend_invite)
         self.toggle_sub_user_action.triggered.connect(self._on_toggle_sub_user)
-        self.revoke_action.triggered.connect(self._on_revoke)
-        self.activate_action.triggered.connect(self._on_activate)
-        self.export_action.triggered.connect(self._on_export)
-        self.save_key_action.triggered.connect(self._on_save_key_file)
-        self.deactivate_action.triggered.connect(self._on_deactivate)
+        self.revoke_action.triggered.connect(self._operations.revoke)
+        self.activate_action.triggered.connect(self._operations.activate)
+        self.export_action.triggered.connect(self._operations.export_csv)
+        self.save_key_action.triggered.connect(self._operations.save_key_file)
+        self.deactivate_action.triggered.connect(self._operations.deactivate)
         self.refresh_action.triggered.connect(self._on_refresh)
         self.sign_out_action.triggered.connect(self.sign_out_requested)
         self.quit_action.triggered.connect(self.close)
@@ -697,94 +691,6 @@ class MainWindow(QMainWindow):
             self.announce(f"{'Enabled' if enable else 'Disabled'} {changed.label}.")
 
     @asyncSlot()
-    async def _on_revoke(self) -> None:
-        lic = self._selected_license()
-        if lic is None or not await confirm_revoke(self, lic):
-            return
-        revoked = await self._run("Revoking…", self._client.revoke_license(lic.id))
-        if revoked is not None:
-            await self.reload()
-            self.announce(f"Revoked {revoked.name}.")
-            self.select_license(revoked.id)
-
-    @asyncSlot()
-    async def _on_activate(self) -> None:
-        lic = self._selected_license()
-        if lic is None:
-            return
-        dialog = ActivateDialog(self._client, lic, parent=self)
-        activated = await run_dialog(dialog) and dialog.activation is not None
-        activation = dialog.activation
-        dialog.deleteLater()
-        if not activated or activation is None:
-            return
-        await self.reload()
-        self.select_license(lic.id)
-        self.announce(f"Activated {lic.name} on {activation.license.machine_id}.")
-        await self._save_key_file(activation.license, activation.key_file)
-
-    @asyncSlot()
-    async def _on_export(self) -> None:
-        # What the table shows now (filter, search and sort), as it shows it.
-        text = table_as_csv(self._license_proxy)
-        shown = self._license_proxy.rowCount()
-        entry = self._current_entry()
-        title = entry.title if entry is not None else "licenses"
-        path = await ask_save_path(
-            self,
-            "Export Licenses to CSV",
-            f"{safe_file_stem(title, 'licenses')}.csv",
-            "CSV files (*.csv)",
-            "csv",
-        )
-        if path is None:
-            return
-        # With a byte order mark, spreadsheet programs read names like "Zürich" correctly.
-        if await self._write_or_say_why(path, write_text(path, text, encoding="utf-8-sig")):
-            self.announce(f"Exported {_licenses(shown)} to {path}.")
-
-    async def _write_or_say_why(self, path: Path, writing: Awaitable[None]) -> bool:
-        try:
-            await writing
-        except OSError as error:
-            await show_message(
-                self,
-                "SR License Portal",
-                f"The file could not be saved to {path}.",
-                icon=QMessageBox.Icon.Warning,
-                informative_text=error.strerror or str(error),
-            )
-            return False
-        return True
-
-    @asyncSlot()
-    async def _on_save_key_file(self) -> None:
-        lic = self._selected_license()
-        if lic is None:
-            return
-        key_file = await self._run("Fetching the key file…", self._client.key_file(lic.id))
-        if key_file is not None:
-            await self._save_key_file(lic, key_file)
-
-    async def _save_key_file(self, lic: License, key_file: KeyFile) -> None:
-        path = await ask_where_to_save_key_file(self, lic.name)
-        if path is None:
-            return
-        if await self._write_or_say_why(path, write_key_file(path, key_file)):
-            self.announce(f"Saved the key file of {lic.name} to {path}.")
-
-    @asyncSlot()
-    async def _on_deactivate(self) -> None:
-        lic = self._selected_license()
-        if lic is None or not await confirm_deactivate(self, lic):
-            return
-        freed = await self._run("Deactivating…", self._client.deactivate_license(lic.id))
-        if freed is not None:
-            await self.reload()
-            self.select_license(freed.id)
-            self.announce(f"Deactivated {freed.name}; it can be activated on another machine.")
-
-    @asyncSlot()
     async def _on_about(self) -> None:
         await show_message(
             self,
@@ -792,6 +698,24 @@ class MainWindow(QMainWindow):
             f"SR License Portal Desktop {__version__}",
             informative_text="Manage sub-users, quota and SENSR licenses for your customers.",
         )
+
+    # --- what LicenseOperations needs of the window ------------------------------------------
+
+    def widget(self) -> QWidget:
+        return self
+
+    def selected_license(self) -> License | None:
+        return self._selected_license()
+
+    def shown_title(self) -> str:
+        entry = self._current_entry()
+        return entry.title if entry is not None else "licenses"
+
+    def shown_licenses(self) -> QAbstractItemModel:
+        return self._license_proxy
+
+    async def run(self, label: str, work: Awaitable[T]) -> T | None:
+        return await self._run(label, work)
 
     def announce(self, text: str) -> None:
         """What just succeeded, in the status bar for a while."""
