@@ -45,11 +45,9 @@ from srportal_desktop.api.schema import (
     Role,
     Sensor,
     SubUser,
-    SubUserPatch,
     SubUserStatus,
 )
 from srportal_desktop.ui.async_tools import run_dialog, show_message
-from srportal_desktop.ui.confirmations import confirm_disable, confirm_resend
 from srportal_desktop.ui.dialogs.bulk_create import BulkCreateDialog
 from srportal_desktop.ui.dialogs.create_license import CreateLicenseDialog
 from srportal_desktop.ui.dialogs.grant import GrantDialog
@@ -68,6 +66,7 @@ from srportal_desktop.ui.models.sub_user_list import (
     SubUserFilterProxy,
     SubUserListModel,
 )
+from srportal_desktop.ui.sub_user_operations import SubUserOperations
 from srportal_desktop.ui.widgets.column_widths import fit_columns
 from srportal_desktop.ui.widgets.empty_notice import EmptyNotice
 
@@ -100,6 +99,7 @@ class MainWindow(QMainWindow):
         self._announcement = ""
         self._client = client
         self._operations = LicenseOperations(self, client)
+        self._sub_user_operations = SubUserOperations(self, client)
         self._me: Me | None = None
         self._sensors: list[Sensor] = []
         self._sensor_labels: dict[str, str] = {}
@@ -226,8 +226,8 @@ class MainWindow(QMainWindow):
         self.create_license_action.triggered.connect(self._on_create_license)
         self.bulk_create_action.triggered.connect(self._on_bulk_create)
         self.transfer_action.triggered.connect(self._on_transfer)
-        self.resend_invite_action.triggered.connect(self._on_resend_invite)
-        self.toggle_sub_user_action.triggered.connect(self._on_toggle_sub_user)
+        self.resend_invite_action.triggered.connect(self._sub_user_operations.resend_invite)
+        self.toggle_sub_user_action.triggered.connect(self._sub_user_operations.toggle_enabled)
         self.revoke_action.triggered.connect(self._operations.revoke)
         self.activate_action.triggered.connect(self._operations.activate)
         self.export_action.triggered.connect(self._operations.export_csv)
@@ -660,37 +660,6 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()
 
     @asyncSlot()
-    async def _on_resend_invite(self) -> None:
-        sub_user = self._selected_sub_user()
-        if sub_user is None or not await confirm_resend(self, sub_user):
-            return
-        sent = await self._run("Sending the invitation…", self._resend(sub_user.id))
-        if sent:
-            self.announce(f"Sent a new invitation to {sub_user.email}.")
-
-    async def _resend(self, sub_user_id: str) -> bool:
-        await self._client.resend_invite(sub_user_id)
-        return True
-
-    @asyncSlot()
-    async def _on_toggle_sub_user(self) -> None:
-        sub_user = self._selected_sub_user()
-        if sub_user is None:
-            return
-        enable = sub_user.status is SubUserStatus.DISABLED
-        if not enable and not await confirm_disable(self, sub_user):
-            return
-        # An enabled sub-user who never accepted the invitation goes back to "invited".
-        status = SubUserStatus.ACTIVE if enable else SubUserStatus.DISABLED
-        changed = await self._run(
-            "Enabling…" if enable else "Disabling…",
-            self._client.update_sub_user(sub_user.id, SubUserPatch(status=status)),
-        )
-        if changed is not None:
-            await self.reload()
-            self.announce(f"{'Enabled' if enable else 'Disabled'} {changed.label}.")
-
-    @asyncSlot()
     async def _on_about(self) -> None:
         await show_message(
             self,
@@ -699,10 +668,13 @@ class MainWindow(QMainWindow):
             informative_text="Manage sub-users, quota and SENSR licenses for your customers.",
         )
 
-    # --- what LicenseOperations needs of the window ------------------------------------------
+    # --- what the operations need of the window ----------------------------------------------
 
     def widget(self) -> QWidget:
         return self
+
+    def selected_sub_user(self) -> SubUser | None:
+        return self._selected_sub_user()
 
     def selected_license(self) -> License | None:
         return self._selected_license()
