@@ -96,7 +96,6 @@ class MainWindow(QMainWindow):
 
     def __init__(self, client: PortalClient, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._announcement = ""
         self._client = client
         self._operations = LicenseOperations(self, client)
         self._sub_user_operations = SubUserOperations(self, client)
@@ -146,7 +145,7 @@ class MainWindow(QMainWindow):
 
     async def reload(self) -> bool:
         """Fetch everything the window shows; False (and a message) when it failed."""
-        result = await self._run("Loading…", self._fetch_all())
+        result = await self.run("Loading…", self._fetch_all())
         if result is None:
             return False
         me, sensors, sub_users, licenses = result
@@ -454,11 +453,11 @@ class MainWindow(QMainWindow):
             return None
         return self._sub_user_proxy.entry_at(index.row())
 
-    def _selected_sub_user(self) -> SubUser | None:
+    def selected_sub_user(self) -> SubUser | None:
         entry = self._current_entry()
         return entry.sub_user if entry else None
 
-    def _selected_license(self) -> License | None:
+    def selected_license(self) -> License | None:
         rows = self._license_view.selectionModel().selectedRows()
         if not rows:
             return None
@@ -523,13 +522,13 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         busy = self._busy_count > 0
         can_manage = self._me is not None and self._me.role is not Role.SUB_USER
-        sub_user = self._selected_sub_user()
+        sub_user = self.selected_sub_user()
         grantable = sub_user is not None and sub_user.status is not SubUserStatus.DISABLED
         self.new_sub_user_action.setEnabled(can_manage and not busy)
         self.grant_action.setEnabled(can_manage and grantable and not busy)
         self.create_license_action.setEnabled(self._me is not None and not busy)
         self.bulk_create_action.setEnabled(self._me is not None and not busy)
-        lic = self._selected_license()
+        lic = self.selected_license()
         self.transfer_action.setEnabled(can_manage and lic is not None and not busy)
         self.revoke_action.setEnabled(
             can_manage and lic is not None and lic.status is not LicenseStatus.REVOKED and not busy
@@ -545,12 +544,12 @@ class MainWindow(QMainWindow):
         disabled = sub_user is not None and sub_user.status is SubUserStatus.DISABLED
         self.toggle_sub_user_action.setText("Enable sub-user" if disabled else "Disable sub-user…")
         self.toggle_sub_user_action.setEnabled(can_manage and sub_user is not None and not busy)
-        self.copy_name_action.setEnabled(self._selected_license() is not None)
+        self.copy_name_action.setEnabled(self.selected_license() is not None)
         self.refresh_action.setEnabled(not busy)
 
     # --- running work --------------------------------------------------------------------------
 
-    async def _run(self, label: str, work: Awaitable[T]) -> T | None:
+    async def run(self, label: str, work: Awaitable[T]) -> T | None:
         """Run one portal operation: progress while it runs, one place that reports failure."""
         self._busy_count += 1
         self._progress.show()
@@ -594,7 +593,7 @@ class MainWindow(QMainWindow):
 
     @asyncSlot()
     async def _on_grant(self) -> None:
-        sub_user = self._selected_sub_user()
+        sub_user = self.selected_sub_user()
         if sub_user is None or self._me is None:
             return
         dialog = GrantDialog(self._client, sub_user, self._me.pool, self._sensors, parent=self)
@@ -615,9 +614,7 @@ class MainWindow(QMainWindow):
         if await run_dialog(dialog) and dialog.created is not None:
             created = dialog.created
             reloaded = await self.reload()
-            self.announce(f"Created license {created.name}.")
-            if reloaded:
-                self._show_license(created.id)
+            self._announce_and_show(f"Created license {created.name}.", created.id, reloaded)
         dialog.deleteLater()
 
     @asyncSlot()
@@ -631,14 +628,14 @@ class MainWindow(QMainWindow):
             count = len(dialog.created)
             names = first.name if count == 1 else f"{first.name} … {last.name}"
             reloaded = await self.reload()
-            self.announce(f"Created {count} license{'s' if count > 1 else ''}: {names}.")
-            if reloaded:
-                self._show_license(first.id)
+            self._announce_and_show(
+                f"Created {count} license{'s' if count > 1 else ''}: {names}.", first.id, reloaded
+            )
         dialog.deleteLater()
 
     @asyncSlot()
     async def _on_transfer(self) -> None:
-        lic = self._selected_license()
+        lic = self.selected_license()
         if lic is None:
             return
         dialog = TransferDialog(
@@ -652,11 +649,11 @@ class MainWindow(QMainWindow):
         if await run_dialog(dialog) and dialog.transferred is not None:
             transferred = dialog.transferred
             reloaded = await self.reload()
-            self.announce(
-                f"Transferred {transferred.name} to {self._owner_label(transferred.owner_id)}."
+            self._announce_and_show(
+                f"Transferred {transferred.name} to {self._owner_label(transferred.owner_id)}.",
+                transferred.id,
+                reloaded,
             )
-            if reloaded:
-                self._show_license(transferred.id)
         dialog.deleteLater()
 
     @asyncSlot()
@@ -673,12 +670,6 @@ class MainWindow(QMainWindow):
     def widget(self) -> QWidget:
         return self
 
-    def selected_sub_user(self) -> SubUser | None:
-        return self._selected_sub_user()
-
-    def selected_license(self) -> License | None:
-        return self._selected_license()
-
     def shown_title(self) -> str:
         entry = self._current_entry()
         return entry.title if entry is not None else "licenses"
@@ -686,27 +677,24 @@ class MainWindow(QMainWindow):
     def shown_licenses(self) -> QAbstractItemModel:
         return self._license_proxy
 
-    async def run(self, label: str, work: Awaitable[T]) -> T | None:
-        return await self._run(label, work)
-
     def announce(self, text: str) -> None:
         """What just succeeded, in the status bar for a while."""
-        self._announcement = text
         self.statusBar().showMessage(text, ANNOUNCEMENT_MS)
 
-    def _show_license(self, license_id: str) -> None:
-        """Select a license, switching to "All licenses" when the current filter hides it."""
-        if not self.select_license(license_id):
+    def _announce_and_show(self, text: str, license_id: str, reloaded: bool) -> None:
+        """Say what succeeded and, once the table has it, select the license it made or
+        moved, switching to "All licenses" (and saying so) when the current view hides it."""
+        if reloaded and not self.select_license(license_id):
             self.select_entry(EntryKind.ALL_LICENSES)
             self.select_license(license_id)
-            if self._announcement:
-                self.announce(f"{self._announcement} Shown under All licenses.")
+            text = f"{text} Shown under All licenses."
+        self.announce(text)
         index = self._license_view.currentIndex()
-        if index.isValid():
+        if reloaded and index.isValid():
             self._license_view.scrollTo(index)
 
     def _copy_selected_name(self) -> None:
-        lic = self._selected_license()
+        lic = self.selected_license()
         if lic is not None:
             QGuiApplication.clipboard().setText(lic.name)
 

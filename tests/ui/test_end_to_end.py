@@ -7,6 +7,8 @@ import csv
 import email
 import email.message
 import email.policy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -109,6 +111,14 @@ def select_sub_user(window: MainWindow, label: str) -> None:
     window.select_entry(EntryKind.SUB_USER, sub_user.id)
 
 
+@asynccontextmanager
+async def signed_in_reseller(portal: RunningPortal) -> AsyncIterator[PortalClient]:
+    """The reseller's own client beside the app: to set data up and to check the portal."""
+    async with PortalClient(portal.base_url) as client:
+        await client.login(portal.reseller_email, portal.reseller_password)
+        yield client
+
+
 async def sign_in_through_dialog(
     qtbot: QtBot, portal: RunningPortal
 ) -> tuple[DesktopSession, asyncio.Task[int]]:
@@ -128,8 +138,7 @@ async def sign_in_through_dialog(
 
 
 async def server_pool(portal: RunningPortal) -> schema.Pool:
-    async with PortalClient(portal.base_url) as client:
-        await client.login(portal.reseller_email, portal.reseller_password)
+    async with signed_in_reseller(portal) as client:
         return (await client.me()).pool
 
 
@@ -277,8 +286,7 @@ def test_a_refusal_from_the_portal_keeps_the_grant_dialog_open_with_its_values(
     """The pool shrinks on the portal while the dialog is open: the portal's refusal shows."""
 
     async def scenario() -> None:
-        async with PortalClient(portal.base_url) as other:
-            await other.login(portal.reseller_email, portal.reseller_password)
+        async with signed_in_reseller(portal) as other:
             await other.create_sub_user(
                 schema.SubUserCreate(email=TECH_EMAIL, display_name=TECH_NAME)
             )
@@ -293,8 +301,7 @@ def test_a_refusal_from_the_portal_keeps_the_grant_dialog_open_with_its_values(
         type_into(qtbot, child(dialog, QAbstractSpinBox, "sensorsSpin"), "100")
 
         # Someone else spends most of the pool in the meantime.
-        async with PortalClient(portal.base_url) as other:
-            await other.login(portal.reseller_email, portal.reseller_password)
+        async with signed_in_reseller(portal) as other:
             template = schema.LicenseTemplate(
                 name="Elsewhere", sensor_models=["ouster-os1-64"], sensor_count=1
             )
@@ -352,8 +359,7 @@ def _license_id(window: MainWindow, name: str) -> str:
 
 
 async def _grants_of(portal: RunningPortal, grantee_id: str) -> list[schema.Grant]:
-    async with PortalClient(portal.base_url) as client:
-        await client.login(portal.reseller_email, portal.reseller_password)
+    async with signed_in_reseller(portal) as client:
         return (await client.list_grants(grantee_id)).items
 
 
@@ -408,8 +414,7 @@ def test_an_invited_sub_user_accepts_from_the_sign_in_dialog(
     qtbot: QtBot, qloop: asyncio.AbstractEventLoop, portal: RunningPortal
 ) -> None:
     async def scenario() -> None:
-        async with PortalClient(portal.base_url) as reseller:
-            await reseller.login(portal.reseller_email, portal.reseller_password)
+        async with signed_in_reseller(portal) as reseller:
             await reseller.create_sub_user(schema.SubUserCreate(email=TECH_EMAIL))
         [mail_file] = portal.outbox.glob("*.eml")
         mail = email.message_from_bytes(mail_file.read_bytes(), policy=email.policy.default)
@@ -502,8 +507,7 @@ def test_the_reseller_resends_disables_enables_and_revokes_with_a_question_first
     qtbot: QtBot, qloop: asyncio.AbstractEventLoop, portal: RunningPortal
 ) -> None:
     async def scenario() -> None:
-        async with PortalClient(portal.base_url) as reseller:
-            await reseller.login(portal.reseller_email, portal.reseller_password)
+        async with signed_in_reseller(portal) as reseller:
             await reseller.create_sub_user(
                 schema.SubUserCreate(email=TECH_EMAIL, display_name=TECH_NAME)
             )
@@ -562,8 +566,7 @@ def test_a_technician_activates_saves_a_verifiable_key_file_and_rehosts(
     qtbot: QtBot, qloop: asyncio.AbstractEventLoop, portal: RunningPortal, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
-        async with PortalClient(portal.base_url) as reseller:
-            await reseller.login(portal.reseller_email, portal.reseller_password)
+        async with signed_in_reseller(portal) as reseller:
             template = schema.LicenseCreate(
                 name="Gate 7/North", sensor_models=["ouster-os1-64"], sensor_count=2
             )
@@ -627,8 +630,7 @@ def test_the_licenses_shown_export_to_csv_as_shown(
     qtbot: QtBot, qloop: asyncio.AbstractEventLoop, portal: RunningPortal, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
-        async with PortalClient(portal.base_url) as reseller:
-            await reseller.login(portal.reseller_email, portal.reseller_password)
+        async with signed_in_reseller(portal) as reseller:
             for name in ("Zürich, Gate 2", "Basel 1", "Zürich, Gate 10"):
                 await reseller.create_license(
                     schema.LicenseCreate(name=name, sensor_models=["ouster-os1-64"], sensor_count=2)
